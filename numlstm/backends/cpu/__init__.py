@@ -1,0 +1,71 @@
+"""CPU backend: ``@njit`` kernels over NumPy arrays.
+
+Importing this package compiles nothing: every kernel is compiled on its
+first call and then cached on disk (``cache=True``).
+"""
+
+import numpy as np
+
+from . import activations, dense, linalg, losses, lstm, optimizers
+
+
+class CPUBackend:
+    """The CPU kernels under the names every backend shares.
+
+    Arrays live in host memory, so moving data in and out is a no-op copy to
+    a C-contiguous array of the requested dtype.
+
+    Examples
+    --------
+    >>> from numlstm.backends import resolve
+    >>> resolve("cpu").name
+    'cpu'
+    """
+
+    name = "cpu"
+    is_gpu = False
+
+    # kernels (see numlstm.backends.KERNEL_NAMES)
+    lstm_forward = staticmethod(lstm.lstm_forward)
+    lstm_backward = staticmethod(lstm.lstm_backward)
+    dense_forward = staticmethod(dense.dense_forward)
+    dense_backward = staticmethod(dense.dense_backward)
+    matmul_into = staticmethod(linalg.np_dot_into)
+    sigmoid = staticmethod(activations.sigmoid)
+    tanh = staticmethod(activations.tanh)
+    log_softmax = staticmethod(activations.log_softmax)
+    mse_loss = staticmethod(losses.mse_loss)
+    softmax_cross_entropy = staticmethod(losses.softmax_cross_entropy)
+    sigmoid_binary_cross_entropy = staticmethod(losses.sigmoid_binary_cross_entropy)
+    sgd_step = staticmethod(optimizers.sgd_step)
+    adam_step = staticmethod(optimizers.adam_step)
+    rmsprop_step = staticmethod(optimizers.rmsprop_step)
+    global_norm = staticmethod(optimizers.global_norm)
+    clip_grad_norm = staticmethod(optimizers.clip_grad_norm)
+
+    # memory
+    @staticmethod
+    def empty(shape, dtype):
+        """An uninitialised array in this backend's memory."""
+        return np.empty(shape, dtype=dtype)
+
+    @staticmethod
+    def zeros(shape, dtype):
+        """A zero-filled array in this backend's memory."""
+        return np.zeros(shape, dtype=dtype)
+
+    @staticmethod
+    def asarray(a, dtype):
+        """``a`` as a C-contiguous array of ``dtype`` in this backend's memory."""
+        return np.ascontiguousarray(a, dtype=dtype)
+
+    @staticmethod
+    def to_host(a):
+        """``a`` as a NumPy array."""
+        return np.asarray(a)
+
+    def __repr__(self):
+        return "CPUBackend()"
+
+
+__all__ = ["CPUBackend"]

@@ -1,0 +1,76 @@
+"""Optimiser steps updating one flat parameter vector in place (CPU).
+
+Each step reads the gradient ``g`` and the optimiser's state arrays and
+updates ``theta`` and the state in place; the formulas are the textbook ones
+(and PyTorch's), written out in each docstring.
+"""
+
+import math
+
+from ._jit import cpu_kernel
+
+
+@cpu_kernel
+def sgd_step(theta, g, velocity, lr, momentum, nesterov):
+    """SGD with (Nesterov) momentum, as scikit-learn's ``SGDOptimizer``.
+
+    ``v <- momentum * v - lr * g``; then ``theta += v``, or with Nesterov
+    ``theta += momentum * v - lr * g``.
+    """
+    for k in range(theta.size):
+        v = momentum * velocity[k] - lr * g[k]
+        velocity[k] = v
+        if nesterov:
+            theta[k] += momentum * v - lr * g[k]
+        else:
+            theta[k] += v
+
+
+@cpu_kernel
+def adam_step(theta, g, m, v, step, lr, beta1, beta2, eps):
+    """Adam (Kingma and Ba, 2015); ``step`` is the 1-based update count.
+
+    ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
+    ``theta -= lr * m_hat / (sqrt(v_hat) + eps)`` with the bias-corrected
+    ``m_hat = m / (1 - b1^step)`` and ``v_hat = v / (1 - b2^step)``.
+    """
+    c1 = 1.0 - beta1 ** step
+    c2 = 1.0 - beta2 ** step
+    for k in range(theta.size):
+        m[k] = beta1 * m[k] + (1.0 - beta1) * g[k]
+        v[k] = beta2 * v[k] + (1.0 - beta2) * g[k] * g[k]
+        theta[k] -= lr * (m[k] / c1) / (math.sqrt(v[k] / c2) + eps)
+
+
+@cpu_kernel
+def rmsprop_step(theta, g, sq, lr, rho, eps):
+    """RMSprop (Hinton): ``sq <- rho sq + (1 - rho) g^2``,
+    ``theta -= lr * g / (sqrt(sq) + eps)``."""
+    for k in range(theta.size):
+        sq[k] = rho * sq[k] + (1.0 - rho) * g[k] * g[k]
+        theta[k] -= lr * g[k] / (math.sqrt(sq[k]) + eps)
+
+
+@cpu_kernel
+def global_norm(g):
+    """Euclidean norm of the flat gradient, accumulated in float64."""
+    s = 0.0
+    for k in range(g.size):
+        s += float(g[k]) * float(g[k])
+    return math.sqrt(s)
+
+
+@cpu_kernel
+def clip_grad_norm(g, max_norm):
+    """Scale ``g`` in place so that its norm is at most ``max_norm``.
+
+    Returns the norm before clipping (as ``torch.nn.utils.clip_grad_norm_``).
+    A non-finite norm is returned as is and ``g`` is left untouched, so the
+    caller can stop the fit with a clear message.
+    """
+    norm = global_norm(g)
+    if norm > max_norm and math.isfinite(norm):
+        scale = max_norm / norm
+        for k in range(g.size):
+            g[k] *= scale
+    return norm
