@@ -1,0 +1,1 @@
+"""asv benchmarks of numlstm (run ``asv`` from ``asv_bench/``)."""

@@ -1,0 +1,187 @@
+"""Layers: parameter holders whose forward and backward call the backend.
+
+A layer declares the shapes of its weights (:meth:`param_shapes`), receives
+views into the network's flat weight and gradient vectors (:meth:`bind`),
+and keeps what its backward pass needs from the last forward pass. Layers
+know nothing of scikit-learn, and reach kernels only through the backend
+object they are given.
+
+Data flowing between layers is batch-first: ``(B, T, F)`` for sequences,
+``(B, F)`` otherwise; ``lengths (B,)`` gives each sequence's real steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .init import glorot_uniform, orthogonal
+
+
+class Layer:
+    """Base class: a layer with no weights."""
+
+    #: prefix of the canonical weight names (``lstm.0.W_ih``, ``dense.W``)
+    kind = "layer"
+    #: whether names always carry an index (``lstm.0``) or only when there
+    #: are several layers of this kind (``dense`` vs ``dense.0``)
+    always_indexed = False
+
+    def param_shapes(self) -> dict:
+        return {}
+
+    def bind(self, backend, weights: dict, grads: dict) -> None:
+        """Receive the backend and this layer's weight and gradient views."""
+        self.backend = backend
+        self.weights = weights
+        self.grads = grads
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Draw this layer's initial weights from ``rng``."""
+
+    def forward(self, X, lengths, training: bool = False):
+        raise NotImplementedError
+
+    def backward(self, dY):
+        raise NotImplementedError
+
+
+class LSTM(Layer):
+    """One LSTM layer (PyTorch gate layout i, f, g, o).
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+    return_sequences : bool
+        True: output every step's hidden state ``(B, T, H)``; False: the
+        state after each sequence's last real step ``(B, H)``.
+
+    Weights: ``W_ih (4H, D)`` Glorot-uniform, ``W_hh (4H, H)`` orthogonal,
+    ``b (4H,)`` zero except the forget-gate block, which is 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlstm.nn import LSTM, Sequential
+    >>> net = Sequential([LSTM(3, 4, return_sequences=True)], dtype="float64",
+    ...                  random_state=0)
+    >>> net.forward(np.ones((2, 5, 3))).shape
+    (2, 5, 4)
+    """
+
+    kind = "lstm"
+    always_indexed = True
+
+    def __init__(self, input_size: int, hidden_size: int,
+                 return_sequences: bool = False) -> None:
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.return_sequences = bool(return_sequences)
+        self._shape = None
+
+    def param_shapes(self) -> dict:
+        D, H = self.input_size, self.hidden_size
+        return {"W_ih": (4 * H, D), "W_hh": (4 * H, H), "b": (4 * H,)}
+
+    def initialize(self, rng):
+        D, H = self.input_size, self.hidden_size
+        self.weights["W_ih"][...] = glorot_uniform(rng, 4 * H, D)
+        self.weights["W_hh"][...] = orthogonal(rng, 4 * H, H)
+        self.weights["b"][...] = 0.0
+        self.weights["b"][H:2 * H] = 1.0
+
+    def _workspace(self, B, T, dtype):
+        """(Re)allocate the buffers for a batch shape; reused across calls."""
+        if self._shape == (B, T, dtype):
+            return
+        be, D, H = self.backend, self.input_size, self.hidden_size
+        self.H_out = be.empty((B, T, H), dtype)
+        self.h_n = be.empty((B, H), dtype)
+        self.c_n = be.empty((B, H), dtype)
+        self.gates = be.empty((B, T, 4 * H), dtype)
+        self.cells = be.empty((B, T, H), dtype)
+        self.h_prev = be.empty((B, T, H), dtype)
+        self.rec = be.empty((B, 4 * H), dtype)
+        self.dX = be.empty((B, T, D), dtype)
+        self.dh0 = be.empty((B, H), dtype)
+        self.dc0 = be.empty((B, H), dtype)
+        self.dgates = be.empty((B, T, 4 * H), dtype)
+        self.dgates_t = be.empty((B, 4 * H), dtype)
+        self.drec = be.empty((B, H), dtype)
+        self.zero_state = be.zeros((B, H), dtype)
+        self.zero_seq = be.zeros((B, T, H), dtype)
+        self._shape = (B, T, dtype)
+
+    def forward(self, X, lengths, training=False, h0=None, c0=None):
+        """Run the layer; ``h0``/``c0`` default to zeros."""
+        B, T, _ = X.shape
+        self._workspace(B, T, X.dtype)
+        self.X, self.lengths = X, lengths
+        self.c0 = self.zero_state if c0 is None else c0
+        h0 = self.zero_state if h0 is None else h0
+        w = self.weights
+        self.backend.lstm_forward(X, w["W_ih"], w["W_hh"], w["b"], h0, self.c0,
+                                  lengths, self.H_out, self.h_n, self.c_n,
+                                  self.gates, self.cells, self.h_prev, self.rec)
+        return self.H_out if self.return_sequences else self.h_n
+
+    def backward(self, dY, dh_n=None, dc_n=None):
+        """Gradient w.r.t. the input; also leaves ``dh0`` and ``dc0``."""
+        if self.return_sequences:
+            dH_out = dY
+            dh_n = self.zero_state if dh_n is None else dh_n
+        else:
+            dH_out = self.zero_seq
+            dh_n = dY if dh_n is None else dY + dh_n
+        dc_n = self.zero_state if dc_n is None else dc_n
+        w, g = self.weights, self.grads
+        self.backend.lstm_backward(
+            self.X, w["W_ih"], w["W_hh"], self.c0, self.lengths, self.gates,
+            self.cells, self.h_prev, dH_out, dh_n, dc_n, self.dX, g["W_ih"],
+            g["W_hh"], g["b"], self.dh0, self.dc0, self.dgates, self.dgates_t,
+            self.drec)
+        return self.dX
+
+
+class Dense(Layer):
+    """Fully connected layer ``Y = X W^T + b``, time-distributed on 3-D input.
+
+    Weights: ``W (n_outputs, n_inputs)`` Glorot-uniform, ``b`` zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlstm.nn import Dense, Sequential
+    >>> net = Sequential([Dense(3, 2)], dtype="float64", random_state=0)
+    >>> net.forward(np.ones((4, 3))).shape
+    (4, 2)
+    """
+
+    kind = "dense"
+
+    def __init__(self, input_size: int, output_size: int) -> None:
+        self.input_size = int(input_size)
+        self.output_size = int(output_size)
+
+    def param_shapes(self) -> dict:
+        return {"W": (self.output_size, self.input_size),
+                "b": (self.output_size,)}
+
+    def initialize(self, rng):
+        self.weights["W"][...] = glorot_uniform(rng, self.output_size,
+                                                self.input_size)
+        self.weights["b"][...] = 0.0
+
+    def forward(self, X, lengths, training=False):
+        lead = X.shape[:-1]
+        X2 = X.reshape(-1, self.input_size)
+        out = self.backend.empty((X2.shape[0], self.output_size), X.dtype)
+        self.backend.dense_forward(X2, self.weights["W"], self.weights["b"], out)
+        self.X2, self.lead = X2, lead
+        return out.reshape(*lead, self.output_size)
+
+    def backward(self, dY):
+        dY2 = dY.reshape(-1, self.output_size)
+        dX = self.backend.empty(self.X2.shape, dY2.dtype)
+        self.backend.dense_backward(self.X2, self.weights["W"], dY2, dX,
+                                    self.grads["W"], self.grads["b"])
+        return dX.reshape(*self.lead, self.input_size)

@@ -1,0 +1,50 @@
+"""Losses over network outputs, with masking for ragged sequences.
+
+Each loss takes outputs ``(B, K)`` or ``(B, T, K)``, targets of the matching
+shape (integer class indices ``(B,)``/``(B, T)`` for softmax cross-entropy)
+and row weights ``(B,)``/``(B, T)`` (sample weights times the step mask), and
+returns ``(loss, grad)``: the weighted mean and its gradient with respect to
+the outputs, shaped like the outputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Loss:
+    """Base class; subclasses name the backend kernel that computes them."""
+
+    kernel = ""
+    #: dtype of the targets given to the kernel (None: the outputs' dtype)
+    target_dtype = None
+
+    def __call__(self, backend, y_pred, y_true, weights):
+        K = y_pred.shape[-1]
+        pred2 = y_pred.reshape(-1, K)
+        dtype = y_pred.dtype if self.target_dtype is None else self.target_dtype
+        true = backend.asarray(y_true, dtype)
+        true = true.reshape(-1) if self.target_dtype is not None else true.reshape(-1, K)
+        w = backend.asarray(weights, y_pred.dtype).reshape(-1)
+        grad = backend.empty(pred2.shape, y_pred.dtype)
+        value = getattr(backend, self.kernel)(pred2, true, w, grad)
+        return float(value), grad.reshape(y_pred.shape)
+
+
+class MeanSquaredError(Loss):
+    """Mean squared error over samples and outputs (no 1/2 factor)."""
+
+    kernel = "mse_loss"
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Mean cross-entropy of softmax(outputs) against class indices."""
+
+    kernel = "softmax_cross_entropy"
+    target_dtype = np.int64
+
+
+class SigmoidBinaryCrossEntropy(Loss):
+    """Mean binary cross-entropy of sigmoid(outputs) against 0/1 targets."""
+
+    kernel = "sigmoid_binary_cross_entropy"

@@ -1,0 +1,127 @@
+"""A sequential network over one flat parameter vector."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from ..backends import resolve
+from .layers import Layer
+from .parameters import FlatParameters
+
+
+class Sequential:
+    """Layers applied one after the other, sharing one flat weight vector.
+
+    Weight names follow the canonical layout: ``{kind}.{index}.{name}``
+    (``lstm.0.W_ih``), the index dropped for a kind that occurs once unless
+    the kind is always indexed (LSTM layers are), so a single output layer
+    is ``dense.W``.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    dtype : {'float32', 'float64'}
+    backend : str or backend object
+        Passed to :func:`numlstm.backends.resolve` when a string.
+    random_state : int, numpy Generator or None
+        Seeds the initial weights; the same seed gives the same weights.
+
+    Notes
+    -----
+    Arrays returned by :meth:`forward` and :meth:`backward` may be buffers of
+    the layers, overwritten by the next call: copy what must outlive it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlstm.nn import LSTM, Dense, Sequential
+    >>> net = Sequential([LSTM(2, 8), Dense(8, 1)], dtype="float64",
+    ...                  random_state=0)
+    >>> list(net.get_weights())
+    ['lstm.0.W_ih', 'lstm.0.W_hh', 'lstm.0.b', 'dense.W', 'dense.b']
+    >>> net.forward(np.zeros((3, 4, 2))).shape
+    (3, 1)
+    """
+
+    def __init__(self, layers: list[Layer], dtype="float32", backend="auto",
+                 random_state=None) -> None:
+        self.layers = list(layers)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        self.backend = resolve(backend) if isinstance(backend, str) else backend
+        self.prefixes = _layer_prefixes(self.layers)
+        shapes = {}
+        for prefix, layer in zip(self.prefixes, self.layers):
+            for name, shape in layer.param_shapes().items():
+                shapes[f"{prefix}.{name}"] = shape
+        self.params = FlatParameters(shapes, self.dtype, self.backend)
+        for prefix, layer in zip(self.prefixes, self.layers):
+            names = layer.param_shapes()
+            layer.bind(self.backend,
+                       {n: self.params.views[f"{prefix}.{n}"] for n in names},
+                       {n: self.params.grad_views[f"{prefix}.{n}"] for n in names})
+        self.initialize(random_state)
+
+    def initialize(self, random_state=None) -> None:
+        """Draw every layer's initial weights from one seed, in layer order."""
+        rng = np.random.default_rng(random_state)
+        for layer in self.layers:
+            layer.initialize(rng)
+
+    def forward(self, X, lengths=None, training: bool = False):
+        """Apply every layer; ``X`` is ``(B, T, D)`` (or ``(B, D)``).
+
+        ``lengths`` (B,) gives each sequence's number of real steps
+        (default: all ``T``).
+        """
+        X = self.backend.asarray(X, self.dtype)
+        if X.ndim == 3:
+            lengths = self.check_lengths(lengths, X.shape[0], X.shape[1])
+        for layer in self.layers:
+            X = layer.forward(X, lengths, training)
+        return X
+
+    def backward(self, dY):
+        """Backpropagate ``dY``; gradients land in ``params.grad``."""
+        for layer in reversed(self.layers):
+            dY = layer.backward(dY)
+        return dY
+
+    @staticmethod
+    def check_lengths(lengths, n_samples: int, n_steps: int):
+        """``lengths`` as int64 (B,), checked to lie in ``1..n_steps``."""
+        if lengths is None:
+            return np.full(n_samples, n_steps, dtype=np.int64)
+        lengths = np.asarray(lengths)
+        if lengths.shape != (n_samples,) or not np.issubdtype(lengths.dtype,
+                                                              np.integer):
+            raise ValueError(f"lengths must be {n_samples} integers, got shape "
+                             f"{lengths.shape} and dtype {lengths.dtype}")
+        if lengths.min() < 1 or lengths.max() > n_steps:
+            raise ValueError(f"lengths must lie in 1..{n_steps}, got "
+                             f"{lengths.min()}..{lengths.max()}")
+        return np.ascontiguousarray(lengths, dtype=np.int64)
+
+    def get_weights(self) -> dict:
+        """A copy of every weight, canonical name -> array, in layout order."""
+        return self.params.to_dict()
+
+    def set_weights(self, weights: dict) -> None:
+        """Load weights after checking every name and shape."""
+        self.params.load_dict(weights)
+
+
+def _layer_prefixes(layers) -> list[str]:
+    counts = Counter(layer.kind for layer in layers)
+    seen: Counter = Counter()
+    prefixes = []
+    for layer in layers:
+        if layer.always_indexed or counts[layer.kind] > 1:
+            prefixes.append(f"{layer.kind}.{seen[layer.kind]}")
+        else:
+            prefixes.append(layer.kind)
+        seen[layer.kind] += 1
+    return prefixes

@@ -1,0 +1,78 @@
+"""One training step: forward, loss, backward, clipping, update."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class DivergenceError(FloatingPointError):
+    """The loss or the gradient became NaN or infinite; weights were kept."""
+
+
+def sequence_weights(sample_weight, lengths, n_steps: int):
+    """Row weights ``(B, T)`` for per-step outputs: sample weight x step mask."""
+    mask = np.arange(n_steps)[None, :] < np.asarray(lengths)[:, None]
+    return np.asarray(sample_weight, dtype=np.float64)[:, None] * mask
+
+
+def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
+                      alpha: float = 0.0) -> float:
+    """Forward and backward over one batch; return the loss.
+
+    The gradient of the returned loss lands in ``network.params.grad``.
+    Per-step outputs of ragged sequences are masked: padded steps have weight
+    0. ``alpha`` adds ``alpha / 2 * ||W||^2`` over the weight matrices (not the
+    biases), as an L2 penalty.
+    """
+    X = network.backend.asarray(X, network.dtype)
+    n = X.shape[0]
+    if X.ndim == 3:
+        lengths = network.check_lengths(lengths, n, X.shape[1])
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight)
+    out = network.forward(X, lengths, training=True)
+    if out.ndim == 3:
+        weights = sequence_weights(sw, lengths, out.shape[1])
+    else:
+        weights = sw
+    value, grad = loss(network.backend, out, y, weights)
+    network.backward(grad)
+    if alpha:
+        value += _add_l2(network, alpha)
+    return value
+
+
+def _add_l2(network, alpha: float) -> float:
+    penalty = 0.0
+    for name, w in network.params.views.items():
+        if w.ndim >= 2:
+            penalty += 0.5 * alpha * float(np.sum(w.astype(np.float64) ** 2))
+            network.params.grad_views[name] += alpha * w
+    return penalty
+
+
+def train_step(network, loss, optimizer, X, y, lengths=None,
+               sample_weight=None, alpha: float = 0.0,
+               clip_norm: float | None = None) -> float:
+    """One optimiser update on one batch; return the batch loss.
+
+    Raises
+    ------
+    DivergenceError
+        If the loss or the gradient norm is not finite. The weights are left
+        as they were before the step.
+    """
+    value = loss_and_gradient(network, loss, X, y, lengths, sample_weight, alpha)
+    grad = network.params.grad
+    if clip_norm is None:
+        norm = network.backend.global_norm(grad)
+    else:
+        norm = network.backend.clip_grad_norm(grad, clip_norm)
+    if not (math.isfinite(value) and math.isfinite(norm)):
+        raise DivergenceError(
+            f"training diverged: loss={value}, gradient norm={norm}; the "
+            "weights are those before this step. Lower learning_rate_init, "
+            "set clip_norm, or scale the data.")
+    optimizer.step(network.params.theta, grad)
+    return value

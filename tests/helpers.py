@@ -1,0 +1,208 @@
+"""Shared utilities of the kernel tests: allocation, kernel calls, comparisons.
+
+Every output and scratch buffer handed to a kernel is filled with NaN first,
+so an entry the kernel forgets to write (or a scratch value it reads before
+writing) shows up as a NaN in the result instead of passing silently.
+"""
+
+import contextlib
+import warnings
+
+import numpy as np
+
+import reference as ref
+from numlstm.backends import resolve
+
+#: The backend under test (resolved once; resolve() is cached anyway).
+BE = resolve("cpu")
+
+DTYPES = (np.float64, np.float32)
+
+#: Kernel-vs-reference tolerance per dtype, relative to max(1, max|ref|).
+TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
+
+LSTM_INPUTS = ("X", "W_ih", "W_hh", "b", "h0", "c0")
+LSTM_GRADS = ("dX", "dW_ih", "dW_hh", "db", "dh0", "dc0")
+
+
+def rel_err(actual, expected):
+    """``max|actual - expected| / max(1, max|expected|)`` (NaN if any NaN)."""
+    actual = np.asarray(actual, np.float64)
+    expected = np.asarray(expected, np.float64)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    if actual.size == 0:
+        return 0.0
+    if not (np.all(np.isfinite(actual)) and np.all(np.isfinite(expected))):
+        return float("nan")
+    scale = max(1.0, float(np.abs(expected).max()))
+    return float(np.abs(actual - expected).max()) / scale
+
+
+def assert_close(actual, expected, tol, name=""):
+    """Fail unless :func:`rel_err` is at most ``tol`` (NaN always fails)."""
+    err = rel_err(actual, expected)
+    assert err <= tol, f"{name}: relative error {err:.3e} > {tol:.1e}"
+
+
+def tol_for(dtype):
+    return TOL[np.dtype(dtype)]
+
+
+@contextlib.contextmanager
+def strict_fp():
+    """Warnings as errors and NumPy overflow/invalid/divide raising.
+
+    Underflow is allowed: ``exp(-1e4)`` rounding to 0 is the correct result
+    of a saturated sigmoid, not an error.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", invalid="raise", divide="raise",
+                         under="ignore"):
+            yield
+
+
+def nan_array(shape, dtype):
+    return np.full(shape, np.nan, dtype=dtype)
+
+
+# --------------------------------------------------------------------- LSTM
+
+def make_lstm_case(rng, B, T, D, H, dtype=np.float64, lengths=None,
+                   w_scale=0.5, b_scale=0.5):
+    """Random C-contiguous LSTM inputs of one dtype, ``lengths`` int64.
+
+    ``lengths`` may be None (all ``T``), ``"ragged"`` (``[T, 1, random...]``)
+    or a sequence.
+    """
+    if lengths is None:
+        lengths = np.full(B, T)
+    elif isinstance(lengths, str):
+        assert lengths == "ragged"
+        lengths = rng.integers(1, T + 1, size=B)
+        lengths[0] = T
+        if B > 1:
+            lengths[1] = 1
+    lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+    assert lengths.shape == (B,) and lengths.min() >= 1 and lengths.max() <= T
+
+    def arr(shape, scale):
+        return np.ascontiguousarray(rng.normal(scale=scale, size=shape),
+                                    dtype=dtype)
+
+    return {
+        "X": arr((B, T, D), 1.0),
+        "W_ih": arr((4 * H, D), w_scale),
+        "W_hh": arr((4 * H, H), w_scale),
+        "b": arr((4 * H,), b_scale),
+        "h0": arr((B, H), 0.5),
+        "c0": arr((B, H), 0.5),
+        "lengths": lengths,
+    }
+
+
+def make_lstm_seeds(rng, case, scale=1.0):
+    """Upstream gradients ``dH_out, dh_n, dc_n`` matching ``case``."""
+    B, T, _ = case["X"].shape
+    H = case["W_hh"].shape[1]
+    dtype = case["X"].dtype
+    return {
+        "dH_out": np.ascontiguousarray(rng.normal(scale=scale, size=(B, T, H)),
+                                       dtype=dtype),
+        "dh_n": np.ascontiguousarray(rng.normal(scale=scale, size=(B, H)),
+                                     dtype=dtype),
+        "dc_n": np.ascontiguousarray(rng.normal(scale=scale, size=(B, H)),
+                                     dtype=dtype),
+    }
+
+
+def lstm_forward(case, be=BE):
+    """Call the forward kernel on NaN-filled buffers; return them by name."""
+    X, W_hh = case["X"], case["W_hh"]
+    B, T, _ = X.shape
+    H = W_hh.shape[1]
+    dt = X.dtype
+    out = {
+        "H_out": nan_array((B, T, H), dt),
+        "h_n": nan_array((B, H), dt),
+        "c_n": nan_array((B, H), dt),
+        "gates": nan_array((B, T, 4 * H), dt),
+        "cells": nan_array((B, T, H), dt),
+        "h_prev": nan_array((B, T, H), dt),
+    }
+    rec = nan_array((B, 4 * H), dt)
+    be.lstm_forward(X, case["W_ih"], W_hh, case["b"], case["h0"], case["c0"],
+                    case["lengths"], out["H_out"], out["h_n"], out["c_n"],
+                    out["gates"], out["cells"], out["h_prev"], rec)
+    return out
+
+
+def lstm_backward(case, fwd, seeds, be=BE):
+    """Call the backward kernel on NaN-filled buffers; return the gradients."""
+    X, W_ih, W_hh = case["X"], case["W_ih"], case["W_hh"]
+    B, T, _ = X.shape
+    H = W_hh.shape[1]
+    dt = X.dtype
+    grads = {
+        "dX": nan_array(X.shape, dt),
+        "dW_ih": nan_array(W_ih.shape, dt),
+        "dW_hh": nan_array(W_hh.shape, dt),
+        "db": nan_array((4 * H,), dt),
+        "dh0": nan_array((B, H), dt),
+        "dc0": nan_array((B, H), dt),
+    }
+    be.lstm_backward(X, W_ih, W_hh, case["c0"], case["lengths"],
+                     fwd["gates"], fwd["cells"], fwd["h_prev"],
+                     seeds["dH_out"], seeds["dh_n"], seeds["dc_n"],
+                     *(grads[k] for k in LSTM_GRADS),
+                     nan_array((B, T, 4 * H), dt), nan_array((B, 4 * H), dt),
+                     nan_array((B, H), dt))
+    return grads
+
+
+def reference_lstm(case, seeds=None):
+    """The NumPy oracle in float64: forward dict, and gradients if ``seeds``."""
+    f64 = {k: np.asarray(case[k], np.float64) for k in LSTM_INPUTS}
+    H_out, h_n, c_n, cache = ref.lstm_forward(
+        f64["X"], f64["W_ih"], f64["W_hh"], f64["b"], f64["h0"], f64["c0"],
+        case["lengths"])
+    fwd = {"H_out": H_out, "h_n": h_n, "c_n": c_n}
+    if seeds is None:
+        return fwd, None
+    s64 = {k: np.asarray(v, np.float64) for k, v in seeds.items()}
+    grads = ref.lstm_backward(s64["dH_out"], s64["dh_n"], s64["dc_n"], cache)
+    return fwd, dict(zip(LSTM_GRADS, grads, strict=True))
+
+
+def lstm_scalar_loss(case, seeds, be=BE):
+    """``sum(dH_out*H_out) + sum(dh_n*h_n) + sum(dc_n*c_n)`` via the kernel."""
+    fwd = lstm_forward(case, be)
+    return float(np.sum(seeds["dH_out"] * fwd["H_out"])
+                 + np.sum(seeds["dh_n"] * fwd["h_n"])
+                 + np.sum(seeds["dc_n"] * fwd["c_n"]))
+
+
+# ------------------------------------------------------------ finite differences
+
+def central_fd(f, arrays, eps=1e-6):
+    """Central finite-difference gradient of scalar ``f()`` w.r.t. every entry.
+
+    ``arrays`` maps names to float64 arrays that ``f`` reads; each entry is
+    perturbed in place and restored. Returns a dict of gradient arrays.
+    """
+    out = {}
+    for name, a in arrays.items():
+        assert a.dtype == np.float64
+        g = np.zeros_like(a)
+        flat, gflat = a.reshape(-1), g.reshape(-1)
+        assert np.shares_memory(flat, a)
+        for k in range(flat.size):
+            old = flat[k]
+            flat[k] = old + eps
+            up = f()
+            flat[k] = old - eps
+            down = f()
+            flat[k] = old
+            gflat[k] = (up - down) / (2.0 * eps)
+        out[name] = g
+    return out

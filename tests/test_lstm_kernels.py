@@ -1,0 +1,216 @@
+"""LSTM forward/BPTT kernels against the NumPy oracle and finite differences."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import (
+    DTYPES,
+    LSTM_GRADS,
+    LSTM_INPUTS,
+    assert_close,
+    central_fd,
+    lstm_backward,
+    lstm_forward,
+    lstm_scalar_loss,
+    make_lstm_case,
+    make_lstm_seeds,
+    reference_lstm,
+    strict_fp,
+    tol_for,
+)
+
+# (B, T, D, H, lengths): T=1, B=1, H=1, full and ragged batches.
+SHAPES = [
+    (1, 1, 1, 1, None),
+    (1, 4, 3, 2, None),
+    (3, 1, 2, 4, None),
+    (2, 5, 1, 3, [5, 1]),
+    (4, 6, 3, 5, "ragged"),
+    (5, 7, 4, 8, [7, 1, 3, 7, 2]),
+    (3, 4, 2, 3, [2, 2, 2]),  # every sequence padded at the end
+]
+SHAPE_IDS = [f"B{b}T{t}D{d}H{h}-{'full' if L is None else 'ragged'}"
+             for b, t, d, h, L in SHAPES]
+FWD_OUT = ("H_out", "h_n", "c_n")
+
+
+def _case(seed, shape, dtype, **kw):
+    B, T, D, H, lengths = shape
+    rng = np.random.default_rng(seed)
+    case = make_lstm_case(rng, B, T, D, H, dtype, lengths=lengths, **kw)
+    return case, make_lstm_seeds(rng, case)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_forward_matches_reference(shape, dtype):
+    case, _ = _case(1, shape, dtype)
+    fwd = lstm_forward(case)
+    want, _ = reference_lstm(case)
+    for name in FWD_OUT:
+        assert fwd[name].dtype == dtype
+        assert_close(fwd[name], want[name], tol_for(dtype), name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_backward_matches_reference(shape, dtype):
+    case, seeds = _case(2, shape, dtype)
+    fwd = lstm_forward(case)
+    grads = lstm_backward(case, fwd, seeds)
+    _, want = reference_lstm(case, seeds)
+    for name in LSTM_GRADS:
+        assert grads[name].dtype == dtype
+        assert_close(grads[name], want[name], tol_for(dtype), name)
+
+
+def test_final_state_is_last_real_step():
+    case, _ = _case(3, SHAPES[5], np.float64)
+    fwd = lstm_forward(case)
+    for s, L in enumerate(case["lengths"]):
+        np.testing.assert_array_equal(fwd["h_n"][s], fwd["H_out"][s, L - 1])
+        np.testing.assert_array_equal(fwd["c_n"][s], fwd["cells"][s, L - 1])
+
+
+def test_kernels_do_not_modify_inputs():
+    case, seeds = _case(4, SHAPES[4], np.float64)
+    before = {k: v.copy() for k, v in {**case, **seeds}.items()}
+    fwd = lstm_forward(case)
+    saved = {k: fwd[k].copy() for k in ("gates", "cells", "h_prev")}
+    lstm_backward(case, fwd, seeds)
+    for k, v in {**case, **seeds}.items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    for k, v in saved.items():
+        np.testing.assert_array_equal(fwd[k], v, err_msg=k)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_padded_steps_are_zero_and_inert(dtype):
+    shape = (4, 6, 3, 5, [6, 1, 4, 2])
+    case, seeds = _case(5, shape, dtype)
+    lengths = case["lengths"]
+    T = case["X"].shape[1]
+    pad = np.arange(T)[None, :] >= lengths[:, None]  # (B, T)
+    assert pad.any()
+
+    fwd = lstm_forward(case)
+    grads = lstm_backward(case, fwd, seeds)
+    assert np.all(fwd["H_out"][pad] == 0.0)
+    assert np.all(grads["dX"][pad] == 0.0)
+    assert np.all(fwd["H_out"][~pad] != 0.0)
+    assert np.all(np.abs(grads["dX"][~pad]).sum(axis=-1) > 0.0)
+
+    # Garbage in X and dH_out at the padded steps changes nothing at all.
+    rng = np.random.default_rng(55)
+    case2 = dict(case)
+    seeds2 = dict(seeds)
+    case2["X"] = case["X"].copy()
+    case2["X"][pad] = rng.normal(scale=100.0, size=case2["X"][pad].shape)
+    seeds2["dH_out"] = seeds["dH_out"].copy()
+    seeds2["dH_out"][pad] = rng.normal(scale=100.0,
+                                       size=seeds2["dH_out"][pad].shape)
+    fwd2 = lstm_forward(case2)
+    grads2 = lstm_backward(case2, fwd2, seeds2)
+    for name in FWD_OUT:
+        np.testing.assert_array_equal(fwd2[name], fwd[name], err_msg=name)
+    for name in LSTM_GRADS:
+        np.testing.assert_array_equal(grads2[name], grads[name], err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_saturated_gates_bias_dominated(dtype):
+    """Every pre-activation has |a| in ~[1e3, 1e4]: gates exactly 0 or 1."""
+    rng = np.random.default_rng(6)
+    B, T, D, H = 3, 5, 4, 6
+    case = make_lstm_case(rng, B, T, D, H, dtype, lengths=[5, 1, 3],
+                          w_scale=5.0)
+    b = rng.uniform(1e3, 1e4, size=4 * H) * rng.choice([-1.0, 1.0], 4 * H)
+    case["b"] = np.ascontiguousarray(b, dtype=dtype)
+    seeds = make_lstm_seeds(rng, case)
+    with strict_fp():
+        fwd = lstm_forward(case)
+        grads = lstm_backward(case, fwd, seeds)
+        want_f, want_g = reference_lstm(case, seeds)
+    for name, arr in {**fwd, **grads}.items():
+        assert np.all(np.isfinite(arr)), name
+    live = fwd["gates"][np.arange(T)[None, :] < case["lengths"][:, None]]
+    assert np.all((live == 0.0) | (np.abs(live) == 1.0))
+    for name in FWD_OUT:
+        assert_close(fwd[name], want_f[name], tol_for(dtype), name)
+    for name in LSTM_GRADS:
+        assert_close(grads[name], want_g[name], tol_for(dtype), name)
+
+
+@pytest.mark.parametrize("scale", [1e2, 1e3, 1e4])
+def test_saturated_gates_large_weights_float64(scale):
+    """Weights scaled so that pre-activations are ~scale (some near 0)."""
+    rng = np.random.default_rng(7)
+    case = make_lstm_case(rng, 3, 6, 3, 4, np.float64, lengths=[6, 2, 4],
+                          w_scale=scale, b_scale=scale)
+    seeds = make_lstm_seeds(rng, case)
+    with strict_fp():
+        fwd = lstm_forward(case)
+        grads = lstm_backward(case, fwd, seeds)
+        want_f, want_g = reference_lstm(case, seeds)
+    for name, arr in {**fwd, **grads}.items():
+        assert np.all(np.isfinite(arr)), name
+    for name in FWD_OUT:
+        assert_close(fwd[name], want_f[name], 1e-10, name)
+    for name in LSTM_GRADS:
+        assert_close(grads[name], want_g[name], 1e-10, name)
+
+
+@pytest.mark.parametrize("scale", [1e2, 1e4])
+def test_saturated_gates_large_weights_float32_finite(scale):
+    rng = np.random.default_rng(8)
+    case = make_lstm_case(rng, 3, 6, 3, 4, np.float32, lengths=[6, 2, 4],
+                          w_scale=scale, b_scale=scale)
+    seeds = make_lstm_seeds(rng, case)
+    with strict_fp():
+        fwd = lstm_forward(case)
+        grads = lstm_backward(case, fwd, seeds)
+    for name, arr in {**fwd, **grads}.items():
+        assert np.all(np.isfinite(arr)), name
+    assert np.all(np.abs(fwd["H_out"]) <= 1.0)
+    assert np.all((fwd["gates"] >= -1.0) & (fwd["gates"] <= 1.0))
+
+
+@pytest.mark.parametrize("lengths", [[3, 3], [3, 1], [2, 1]],
+                         ids=["full", "ragged", "all-ragged"])
+def test_gradients_match_finite_differences(lengths):
+    rng = np.random.default_rng(9)
+    case = make_lstm_case(rng, 2, 3, 2, 3, np.float64, lengths=lengths)
+    seeds = make_lstm_seeds(rng, case)
+    grads = lstm_backward(case, lstm_forward(case), seeds)
+    fd = central_fd(lambda: lstm_scalar_loss(case, seeds),
+                    {k: case[k] for k in LSTM_INPUTS}, eps=1e-6)
+    for k, gname in zip(LSTM_INPUTS, LSTM_GRADS, strict=True):
+        assert np.abs(fd[k]).max() > 0.0, k
+        assert_close(grads[gname], fd[k], 1e-6, gname)
+
+
+@st.composite
+def lstm_problems(draw):
+    B = draw(st.integers(1, 4))
+    T = draw(st.integers(1, 6))
+    D = draw(st.integers(1, 4))
+    H = draw(st.integers(1, 5))
+    lengths = draw(st.lists(st.integers(1, T), min_size=B, max_size=B))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return B, T, D, H, lengths, seed
+
+
+@settings(max_examples=40, deadline=None)
+@given(lstm_problems())
+def test_property_matches_reference_float64(problem):
+    B, T, D, H, lengths, seed = problem
+    case, seeds = _case(seed, (B, T, D, H, lengths), np.float64)
+    fwd = lstm_forward(case)
+    grads = lstm_backward(case, fwd, seeds)
+    want_f, want_g = reference_lstm(case, seeds)
+    for name in FWD_OUT:
+        assert_close(fwd[name], want_f[name], 1e-10, name)
+    for name in LSTM_GRADS:
+        assert_close(grads[name], want_g[name], 1e-10, name)
