@@ -1,11 +1,22 @@
-"""numlstm: LSTM networks on Numba kernels, for the scientific Python stack.
+"""numlstm: LSTM networks on Numba kernels, as scikit-learn estimators.
 
 Importing numlstm is cheap: no kernel is compiled and Numba itself is only
 imported when a backend is first resolved.
 """
 
 from . import backends, datasets, nn
+from .estimators import (
+    StackedLSTMClassifier,
+    StackedLSTMRegressor,
+    VanillaLSTMClassifier,
+    VanillaLSTMRegressor,
+)
+from .nn import DivergenceError
 
 __version__ = "0.1.0"
 
-__all__ = ["backends", "datasets", "nn", "__version__"]
+__all__ = [
+    "VanillaLSTMRegressor", "VanillaLSTMClassifier",
+    "StackedLSTMRegressor", "StackedLSTMClassifier",
+    "DivergenceError", "backends", "datasets", "nn", "__version__",
+]

@@ -35,3 +35,101 @@ def make_damped_sine(n_samples: int = 1000, n_steps_in: int = 20,
     i = np.arange(n_steps_in + n_steps_out)[None, :] + offset
     series = 0.5 + 0.5 * np.sin(2 * np.pi * i / period) * np.exp(-decay * i)
     return series[:, :n_steps_in, None], series[:, n_steps_in:]
+
+
+def make_echo_sequence(n_samples: int = 1000, n_steps: int = 5,
+                       n_features: int = 10, echo_step: int = 2,
+                       random_state=None):
+    """Echo: one-hot random sequences; the label is the value at one step.
+
+    The network must remember the symbol seen at ``echo_step`` (counted from
+    the start) until the sequence ends.
+
+    Returns
+    -------
+    X : ndarray (n_samples, n_steps, n_features), one-hot
+    y : ndarray (n_samples,) int, the symbol at ``echo_step``
+
+    Examples
+    --------
+    >>> X, y = make_echo_sequence(4, n_steps=5, n_features=10, echo_step=2,
+    ...                           random_state=0)
+    >>> bool((X[:, 2].argmax(axis=1) == y).all())
+    True
+    """
+    if not 0 <= echo_step < n_steps:
+        raise ValueError(f"echo_step must lie in 0..{n_steps - 1}, got "
+                         f"{echo_step}")
+    rng = np.random.default_rng(random_state)
+    symbols = rng.integers(0, n_features, size=(n_samples, n_steps))
+    X = np.eye(n_features)[symbols]
+    return X, symbols[:, echo_step]
+
+
+def make_cumsum_threshold(n_samples: int = 1000, n_steps: int = 10,
+                          threshold: float | None = None, random_state=None):
+    """Per-step labels: has the running sum of U(0, 1) values passed a limit?
+
+    The limit defaults to a quarter of ``n_steps``, so most sequences cross
+    it about halfway.
+
+    Returns
+    -------
+    X : ndarray (n_samples, n_steps, 1)
+    y : ndarray (n_samples, n_steps) int, 1 once the running sum exceeds
+        the limit
+
+    Examples
+    --------
+    >>> X, y = make_cumsum_threshold(3, 10, random_state=0)
+    >>> X.shape, y.shape
+    ((3, 10, 1), (3, 10))
+    """
+    rng = np.random.default_rng(random_state)
+    limit = n_steps / 4.0 if threshold is None else threshold
+    values = rng.uniform(0.0, 1.0, size=(n_samples, n_steps))
+    return values[:, :, None], (np.cumsum(values, axis=1) > limit).astype(int)
+
+
+def make_windows(series, n_steps_in: int, n_steps_out: int = 1):
+    """Sliding windows over a series for forecasting.
+
+    Parameters
+    ----------
+    series : array (n_times,) or (n_times, n_features)
+    n_steps_in : int
+        Steps the model sees.
+    n_steps_out : int, default=1
+        Steps it predicts (of every feature).
+
+    Returns
+    -------
+    X : ndarray (n_windows, n_steps_in, n_features)
+    y : ndarray (n_windows,) for one step of a univariate series,
+        (n_windows, n_steps_out) for several steps of one, and
+        (n_windows, n_steps_out, n_features) for a multivariate series.
+
+    Examples
+    --------
+    >>> X, y = make_windows(np.arange(6.0), n_steps_in=3, n_steps_out=2)
+    >>> X[:, :, 0].tolist(), y.tolist()
+    ([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0]], [[3.0, 4.0], [4.0, 5.0]])
+    """
+    series = np.asarray(series, dtype=np.float64)
+    if series.ndim not in (1, 2):
+        raise ValueError(f"series must be 1-D or 2-D, got shape {series.shape}")
+    if n_steps_in < 1 or n_steps_out < 1:
+        raise ValueError("n_steps_in and n_steps_out must be >= 1")
+    univariate = series.ndim == 1
+    s = series[:, None] if univariate else series
+    n = len(s) - n_steps_in - n_steps_out + 1
+    if n < 1:
+        raise ValueError(f"a series of {len(s)} steps is too short for windows "
+                         f"of {n_steps_in} + {n_steps_out} steps")
+    idx = np.arange(n)[:, None]
+    X = s[idx + np.arange(n_steps_in)]
+    y = s[idx + n_steps_in + np.arange(n_steps_out)]
+    if univariate:
+        y = y[:, :, 0]
+        return X, (y[:, 0] if n_steps_out == 1 else y)
+    return X, y

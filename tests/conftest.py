@@ -1,5 +1,8 @@
-import os
-import sys
+"""Make ``reference`` and ``helpers`` importable under any pytest import mode."""
 
-# tests import the oracle as ``import reference``
-sys.path.insert(0, os.path.dirname(__file__))
+import sys
+from pathlib import Path
+
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)

@@ -9,8 +9,8 @@ import contextlib
 import warnings
 
 import numpy as np
-
 import reference as ref
+
 from numlstm.backends import resolve
 
 #: The backend under test (resolved once; resolve() is cached anyway).

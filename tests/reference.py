@@ -115,3 +115,42 @@ def sigmoid_binary_cross_entropy(logits, targets, w):
     loss = (w[:, None] * (softplus - z * targets)).sum() / (w.sum() * k)
     grad = w[:, None] * (sigmoid(z) - targets) / (w.sum() * k)
     return loss, grad
+
+
+# Optimiser steps: the textbook updates, returning new arrays (float64).
+
+def sgd_step(theta, g, velocity, lr, momentum, nesterov):
+    """SGD with momentum as scikit-learn's ``SGDOptimizer``.
+
+    Returns ``(theta, velocity)``.
+    """
+    theta = np.asarray(theta, np.float64)
+    g = np.asarray(g, np.float64)
+    velocity = momentum * np.asarray(velocity, np.float64) - lr * g
+    if nesterov:
+        return theta + momentum * velocity - lr * g, velocity
+    return theta + velocity, velocity
+
+
+def adam_step(theta, g, m, v, step, lr, beta1, beta2, eps):
+    """Adam (Kingma and Ba, 2015, Algorithm 1); ``step`` counts from 1.
+
+    Returns ``(theta, m, v)``.
+    """
+    g = np.asarray(g, np.float64)
+    m = beta1 * np.asarray(m, np.float64) + (1 - beta1) * g
+    v = beta2 * np.asarray(v, np.float64) + (1 - beta2) * g ** 2
+    m_hat = m / (1 - beta1 ** step)
+    v_hat = v / (1 - beta2 ** step)
+    theta = np.asarray(theta, np.float64) - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return theta, m, v
+
+
+def rmsprop_step(theta, g, sq, lr, rho, eps):
+    """RMSprop (Hinton's lecture 6e, PyTorch without momentum).
+
+    Returns ``(theta, sq)``.
+    """
+    g = np.asarray(g, np.float64)
+    sq = rho * np.asarray(sq, np.float64) + (1 - rho) * g ** 2
+    return np.asarray(theta, np.float64) - lr * g / (np.sqrt(sq) + eps), sq

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 import reference as ref
 from helpers import BE, DTYPES, assert_close, central_fd, nan_array, tol_for
 

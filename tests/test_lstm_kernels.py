@@ -2,9 +2,6 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from helpers import (
     DTYPES,
     LSTM_GRADS,
@@ -20,6 +17,8 @@ from helpers import (
     strict_fp,
     tol_for,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # (B, T, D, H, lengths): T=1, B=1, H=1, full and ragged batches.
 SHAPES = [
@@ -72,6 +71,9 @@ def test_final_state_is_last_real_step():
     for s, L in enumerate(case["lengths"]):
         np.testing.assert_array_equal(fwd["h_n"][s], fwd["H_out"][s, L - 1])
         np.testing.assert_array_equal(fwd["c_n"][s], fwd["cells"][s, L - 1])
+        # At padded steps the state is carried unchanged.
+        for t in range(L, case["X"].shape[1]):
+            np.testing.assert_array_equal(fwd["cells"][s, t], fwd["c_n"][s])
 
 
 def test_kernels_do_not_modify_inputs():

@@ -185,3 +185,31 @@ class Dense(Layer):
         self.backend.dense_backward(self.X2, self.weights["W"], dY2, dX,
                                     self.grads["W"], self.grads["b"])
         return dX.reshape(*self.lead, self.input_size)
+
+
+class Dropout(Layer):
+    """Inverted dropout: zero each value with probability ``rate`` while
+    training and scale the rest by ``1 / (1 - rate)``; identity otherwise.
+
+    The masks come from ``rng``, which :class:`Sequential` seeds from its
+    ``random_state``, so training stays reproducible.
+    """
+
+    kind = "dropout"
+
+    def __init__(self, rate: float) -> None:
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"dropout rate must be in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.rng = np.random.default_rng()
+
+    def forward(self, X, lengths, training=False):
+        if not training or self.rate == 0.0:
+            self.mask = None
+            return X
+        keep = self.rng.random(X.shape) >= self.rate
+        self.mask = keep.astype(X.dtype) / X.dtype.type(1.0 - self.rate)
+        return X * self.mask
+
+    def backward(self, dY):
+        return dY if self.mask is None else dY * self.mask

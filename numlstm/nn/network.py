@@ -25,8 +25,9 @@ class Sequential:
     dtype : {'float32', 'float64'}
     backend : str or backend object
         Passed to :func:`numlstm.backends.resolve` when a string.
-    random_state : int, numpy Generator or None
-        Seeds the initial weights; the same seed gives the same weights.
+    random_state : int, numpy SeedSequence or None
+        Seeds the initial weights and the dropout masks; the same seed gives
+        the same numbers.
 
     Notes
     -----
@@ -66,10 +67,21 @@ class Sequential:
         self.initialize(random_state)
 
     def initialize(self, random_state=None) -> None:
-        """Draw every layer's initial weights from one seed, in layer order."""
-        rng = np.random.default_rng(random_state)
+        """Draw every layer's initial weights from one seed, in layer order.
+
+        Layers that draw noise while training (dropout) get their own stream
+        spawned from the same seed.
+        """
+        seq = random_state if isinstance(random_state, np.random.SeedSequence) \
+            else np.random.SeedSequence(random_state)
+        init_seq, noise_seq = seq.spawn(2)
+        rng = np.random.default_rng(init_seq)
         for layer in self.layers:
             layer.initialize(rng)
+        noise = np.random.default_rng(noise_seq)
+        for layer in self.layers:
+            if hasattr(layer, "rng"):
+                layer.rng = noise
 
     def forward(self, X, lengths=None, training: bool = False):
         """Apply every layer; ``X`` is ``(B, T, D)`` (or ``(B, D)``).

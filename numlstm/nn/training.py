@@ -23,8 +23,10 @@ def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
 
     The gradient of the returned loss lands in ``network.params.grad``.
     Per-step outputs of ragged sequences are masked: padded steps have weight
-    0. ``alpha`` adds ``alpha / 2 * ||W||^2`` over the weight matrices (not the
-    biases), as an L2 penalty.
+    0. ``alpha`` adds the L2 penalty ``alpha / (2 n) * ||W||^2`` over the weight
+    matrices (not the biases), ``n`` the number of sequences in the batch:
+    scikit-learn's ``MLPRegressor`` convention, so one ``alpha`` means the
+    same whatever the batch size.
     """
     X = network.backend.asarray(X, network.dtype)
     n = X.shape[0]
@@ -39,7 +41,7 @@ def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
     value, grad = loss(network.backend, out, y, weights)
     network.backward(grad)
     if alpha:
-        value += _add_l2(network, alpha)
+        value += _add_l2(network, alpha / n)
     return value
 
 

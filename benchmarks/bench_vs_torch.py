@@ -1,0 +1,377 @@
+"""numlstm's CPU LSTM kernels beside PyTorch's ``nn.LSTM``, in one process.
+
+Run with an environment that has torch (torch is never a numlstm dependency)::
+
+    python benchmarks/bench_vs_torch.py            # latency, small, medium
+    python benchmarks/bench_vs_torch.py --large    # also (64, 100, 512, 1024)
+
+For each configuration ``(B, T, D, H)`` of the design guide (section 6) it
+times, in float32 unless ``--dtype`` says otherwise:
+
+- numlstm: ``lstm_forward`` and ``lstm_forward`` + ``lstm_backward`` from
+  ``resolve('cpu')``, every buffer preallocated, after a warm-up (so neither
+  allocation nor JIT compilation is timed);
+- torch: ``nn.LSTM(batch_first=True)`` with the same weights, forward under
+  ``inference_mode`` and forward + ``out.backward(g)`` with ``X`` requiring a
+  gradient (numlstm computes ``dX`` too), ``torch.set_num_threads`` set to
+  the thread count of the BLAS that numlstm's kernels call.
+
+Each time is the median of up to ``--repeats`` calls (``time.perf_counter``),
+as many as fit in ``--budget`` seconds (at least 5). GFLOP/s counts
+``8 B T H (D + H)`` for a forward pass and three times that for a training
+step, and is set against an sgemm peak measured here (float32 matmul).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+# Benchmark this checkout, installed or not.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numba  # noqa: E402
+import scipy  # noqa: E402
+import scipy.linalg.blas  # noqa: E402
+import torch  # noqa: E402
+
+from numlstm.backends import resolve  # noqa: E402
+
+try:
+    import threadpoolctl
+except ImportError:  # pragma: no cover - reported, not required
+    threadpoolctl = None
+
+#: name -> (B, T, D, H), the design guide's configurations
+CONFIGS = {
+    "latency": (1, 50, 8, 64),
+    "small": (32, 50, 8, 64),
+    "medium": (64, 100, 32, 256),
+    "large": (64, 100, 512, 1024),
+}
+
+
+# --------------------------------------------------------------------------
+# timing
+
+
+def time_median(fn, budget: float, max_repeats: int, warmup: int = 3) -> tuple:
+    """Median and count of timed calls of ``fn`` after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    fn()
+    estimate = max(time.perf_counter() - t0, 1e-7)
+    n = int(min(max_repeats, max(5, budget / estimate)))
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples), n
+
+
+def settle():
+    """Let the spinning worker threads of the last library go to sleep.
+
+    numpy's OpenBLAS, SciPy's OpenBLAS (the one Numba's ``np.dot`` calls) and
+    torch's OpenMP each keep a pool busy-waiting for a while after work; on a
+    machine with few cores the next library would otherwise share them.
+    """
+    time.sleep(0.2)
+
+
+# --------------------------------------------------------------------------
+# machine
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def blas_pools() -> list[dict]:
+    return threadpoolctl.threadpool_info() if threadpoolctl else []
+
+
+def numlstm_blas_threads() -> int:
+    """Threads of the BLAS that Numba's ``np.dot`` calls (SciPy's)."""
+    scipy_dir = Path(scipy.__file__).parent.name  # 'scipy'
+    for pool in blas_pools():
+        if pool.get("user_api") == "blas" and f"{scipy_dir}" in pool["filepath"]:
+            return int(pool["num_threads"])
+    return os.cpu_count() or 1
+
+
+def sgemm_peak(n: int = 2048) -> tuple[float, float]:
+    """GFLOP/s of a float32 (n, n) @ (n, n): numpy's BLAS, SciPy's BLAS."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(np.float32)
+    b = rng.standard_normal((n, n)).astype(np.float32)
+    c = np.empty((n, n), np.float32)
+    flops = 2.0 * n**3
+    t_np, _ = time_median(lambda: np.matmul(a, b, out=c), 1.0, 10, warmup=2)
+    af, bf = np.asfortranarray(a), np.asfortranarray(b)
+    sgemm = scipy.linalg.blas.sgemm
+    t_sp, _ = time_median(lambda: sgemm(1.0, af, bf), 1.0, 10, warmup=2)
+    return flops / t_np / 1e9, flops / t_sp / 1e9
+
+
+class OtherCPU:
+    """CPU time used by other processes while a block runs (``/proc/stat``).
+
+    Two cores shared with someone's test run make thread pools wait on
+    descheduled threads; this column shows when that happened. The value is
+    in percent of one core, averaged over the block's wall time.
+    """
+
+    def __enter__(self):
+        self.t0, self.busy0, self.own0 = self._snap()
+        return self
+
+    def __exit__(self, *exc):
+        t1, busy1, own1 = self._snap()
+        wall = max(t1 - self.t0, 1e-9)
+        other = (busy1 - self.busy0) - (own1 - self.own0)
+        self.percent = max(0.0, 100.0 * other / wall) if busy1 >= 0 else float("nan")
+
+    @staticmethod
+    def _snap():
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(x) for x in f.readline().split()[1:]]
+            # user nice system idle iowait irq softirq ...
+            busy = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6])
+            busy /= os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            busy = -1.0
+        return time.perf_counter(), busy, time.process_time()
+
+
+def wait_for_quiet(max_wait: float) -> None:
+    """Wait (up to ``max_wait`` s) for the 1-minute load average to drop."""
+    deadline = time.monotonic() + max_wait
+    while os.getloadavg()[0] > 0.3 and time.monotonic() < deadline:
+        time.sleep(5.0)
+
+
+def print_machine(n_threads: int, peak_np: float, peak_sp: float) -> None:
+    print("## Machine and versions\n")
+    print(f"- CPU: {cpu_model()}; os.cpu_count() = {os.cpu_count()}, "
+          f"usable = {len(os.sched_getaffinity(0))}")
+    print(f"- Python {platform.python_version()}, numpy {np.__version__}, "
+          f"scipy {scipy.__version__}, numba {numba.__version__}, "
+          f"torch {torch.__version__}")
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        print(f"- {var} = {os.environ.get(var, '(unset)')!r}")
+    print(f"- threads: numlstm BLAS (SciPy's, called by Numba's np.dot) = "
+          f"{n_threads}; torch.get_num_threads() = {torch.get_num_threads()}; "
+          f"numba.get_num_threads() = {numba.get_num_threads()} (numlstm "
+          f"kernels use no prange)")
+    print(f"- torch: mkldnn (oneDNN) enabled = {torch.backends.mkldnn.enabled}, "
+          f"available = {torch.backends.mkldnn.is_available()}")
+    if threadpoolctl is None:
+        print("- threadpoolctl: not installed")
+    for pool in blas_pools():
+        print(f"- pool {pool.get('internal_api')} {pool.get('version')} "
+              f"({pool.get('architecture', '-')}), {pool['num_threads']} threads: "
+              f"{pool['filepath']}")
+    print(f"- sgemm peak, float32 2048x2048 matmul: numpy {peak_np:.1f} GFLOP/s, "
+          f"scipy.linalg.blas.sgemm {peak_sp:.1f} GFLOP/s")
+    print()
+
+
+# --------------------------------------------------------------------------
+# the two implementations
+
+
+class NumlstmLSTM:
+    """One numlstm LSTM layer with every buffer preallocated."""
+
+    def __init__(self, B, T, D, H, dtype, rng):
+        be = self.be = resolve("cpu")
+        dt = np.dtype(dtype)
+
+        def normal(*shape, scale=1.0):
+            return (scale * rng.standard_normal(shape)).astype(dt)
+
+        k = 1.0 / np.sqrt(H)  # torch's init scale
+        self.X = normal(B, T, D)
+        self.W_ih = normal(4 * H, D, scale=k)
+        self.W_hh = normal(4 * H, H, scale=k)
+        self.b = normal(4 * H, scale=k)
+        self.h0 = np.zeros((B, H), dt)
+        self.c0 = np.zeros((B, H), dt)
+        self.lengths = np.full(B, T, np.int64)
+        self.H_out = be.empty((B, T, H), dt)
+        self.h_n = be.empty((B, H), dt)
+        self.c_n = be.empty((B, H), dt)
+        self.gates = be.empty((B, T, 4 * H), dt)
+        self.cells = be.empty((B, T, H), dt)
+        self.h_prev = be.empty((B, T, H), dt)
+        self.rec = be.empty((B, 4 * H), dt)
+        self.dH_out = normal(B, T, H)
+        self.dh_n = np.zeros((B, H), dt)
+        self.dc_n = np.zeros((B, H), dt)
+        self.dX = np.empty_like(self.X)
+        self.dW_ih = np.empty_like(self.W_ih)
+        self.dW_hh = np.empty_like(self.W_hh)
+        self.db = np.empty_like(self.b)
+        self.dh0 = np.empty((B, H), dt)
+        self.dc0 = np.empty((B, H), dt)
+        self.dgates = be.empty((B, T, 4 * H), dt)
+        self.dgates_t = be.empty((B, 4 * H), dt)
+        self.drec = be.empty((B, H), dt)
+
+    def forward(self):
+        self.be.lstm_forward(self.X, self.W_ih, self.W_hh, self.b, self.h0,
+                             self.c0, self.lengths, self.H_out, self.h_n,
+                             self.c_n, self.gates, self.cells, self.h_prev,
+                             self.rec)
+
+    def forward_backward(self):
+        self.forward()
+        self.be.lstm_backward(self.X, self.W_ih, self.W_hh, self.c0,
+                              self.lengths, self.gates, self.cells, self.h_prev,
+                              self.dH_out, self.dh_n, self.dc_n, self.dX,
+                              self.dW_ih, self.dW_hh, self.db, self.dh0,
+                              self.dc0, self.dgates, self.dgates_t, self.drec)
+
+
+class TorchLSTM:
+    """``nn.LSTM(batch_first=True)`` holding the same weights as ``ref``."""
+
+    def __init__(self, ref: NumlstmLSTM):
+        D, H = ref.X.shape[2], ref.W_hh.shape[1]
+        dtype = torch.float32 if ref.X.dtype == np.float32 else torch.float64
+        self.lstm = torch.nn.LSTM(D, H, batch_first=True, dtype=dtype)
+        with torch.no_grad():
+            self.lstm.weight_ih_l0.copy_(torch.from_numpy(ref.W_ih))
+            self.lstm.weight_hh_l0.copy_(torch.from_numpy(ref.W_hh))
+            self.lstm.bias_ih_l0.copy_(torch.from_numpy(ref.b))
+            self.lstm.bias_hh_l0.zero_()
+        self.X = torch.from_numpy(ref.X.copy())
+        self.Xg = self.X.clone().requires_grad_(True)
+        self.g = torch.from_numpy(ref.dH_out.copy())
+
+    def forward(self):
+        with torch.inference_mode():
+            return self.lstm(self.X)[0]
+
+    def forward_backward(self):
+        self.lstm.zero_grad(set_to_none=True)
+        self.Xg.grad = None
+        out, _ = self.lstm(self.Xg)
+        out.backward(self.g)
+
+
+def check_same_function(ours: NumlstmLSTM, theirs: TorchLSTM) -> tuple:
+    """Max relative differences of H_out, dX and dW_hh (same weights)."""
+    ours.forward_backward()
+    theirs.forward_backward()
+    with torch.no_grad():
+        out = theirs.lstm(theirs.X)[0].numpy()
+
+    def rel(a, b):
+        return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
+
+    return (rel(ours.H_out, out), rel(ours.dX, theirs.Xg.grad.numpy()),
+            rel(ours.dW_hh, theirs.lstm.weight_hh_l0.grad.numpy()))
+
+
+# --------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--large", action="store_true",
+                   help="also run the large configuration (64, 100, 512, 1024)")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--repeats", type=int, default=50,
+                   help="most timed calls per measurement (default 50)")
+    p.add_argument("--budget", type=float, default=2.0,
+                   help="seconds aimed at per measurement (default 2)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="limit numlstm's BLAS and torch to this many threads "
+                        "(default: the BLAS default, which torch then matches)")
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                   help="first wait up to SECONDS for the load average to drop")
+    args = p.parse_args(argv)
+
+    if args.wait_quiet > 0:
+        wait_for_quiet(args.wait_quiet)
+    if args.threads is not None:
+        if threadpoolctl is None:
+            p.error("--threads needs threadpoolctl")
+        threadpoolctl.threadpool_limits(args.threads, user_api="blas")
+    n_threads = numlstm_blas_threads()
+    torch.set_num_threads(n_threads)
+    print(f"1-min load average before the run: {os.getloadavg()[0]:.2f}\n")
+    peak_np, peak_sp = sgemm_peak()
+    settle()
+    print_machine(n_threads, peak_np, peak_sp)
+
+    names = ["latency", "small", "medium"] + (["large"] if args.large else [])
+    rows, checks = [], []
+    rng = np.random.default_rng(0)
+    for name in names:
+        B, T, D, H = CONFIGS[name]
+        ours = NumlstmLSTM(B, T, D, H, args.dtype, rng)
+        theirs = TorchLSTM(ours)
+        checks.append((name, *check_same_function(ours, theirs)))
+        passes = ["forward"] if name == "latency" else ["forward", "forward+backward"]
+        fwd_flops = 8.0 * B * T * H * (D + H)
+        for kind in passes:
+            method = "forward" if kind == "forward" else "forward_backward"
+            flops = fwd_flops * (1 if kind == "forward" else 3)
+            with OtherCPU() as others:
+                settle()
+                t_ours, n_ours = time_median(getattr(ours, method), args.budget,
+                                             args.repeats)
+                settle()
+                t_torch, n_torch = time_median(getattr(theirs, method),
+                                               args.budget, args.repeats)
+            gflops = flops / t_ours / 1e9
+            rows.append((f"{name} {(B, T, D, H)}",
+                         "predict" if name == "latency" else kind,
+                         t_ours * 1e3, t_torch * 1e3, t_torch / t_ours, gflops,
+                         100.0 * gflops / peak_np, n_ours, n_torch,
+                         others.percent))
+        del ours, theirs
+
+    print(f"## numlstm vs torch.nn.LSTM, {args.dtype}, {n_threads} thread(s) each\n")
+    print("| config (B, T, D, H) | pass | numlstm ms | torch ms | torch/numlstm "
+          "| numlstm GFLOP/s | % sgemm peak | n (numlstm, torch) | other CPU % |")
+    print("|---|---|---:|---:|---:|---:|---:|---|---:|")
+    for r in rows:
+        print(f"| {r[0]} | {r[1]} | {r[2]:.3f} | {r[3]:.3f} | {r[4]:.2f} "
+              f"| {r[5]:.2f} | {r[6]:.1f} | {r[7]}, {r[8]} | {r[9]:.0f} |")
+    print(f"\ntorch/numlstm > 1 means numlstm is faster. Medians of n calls; "
+          f"sgemm peak = numpy float32 2048x2048 matmul, {peak_np:.1f} GFLOP/s.")
+    print("\nother CPU % = CPU time of other processes during the row's "
+          "timings, in % of one core; above a few % the row is disturbed.")
+    print("\nSame function check (max relative difference, same weights):\n")
+    print("| config | H_out | dX | dW_hh |")
+    print("|---|---:|---:|---:|")
+    for c in checks:
+        print(f"| {c[0]} | {c[1]:.1e} | {c[2]:.1e} | {c[3]:.1e} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,481 @@
+"""The base of every LSTM estimator: validation, training loops, weights.
+
+Like scikit-learn's ``BaseMultilayerPerceptron``: ``fit`` -> ``_fit`` ->
+``_fit_stochastic`` or ``_fit_lbfgs``, the optimisers are tiny objects
+stepping one flat vector, and L-BFGS works on that vector through SciPy.
+Subclasses say what the network looks like (:meth:`_hidden_sizes`,
+:meth:`_make_network`) and what the outputs mean (the regressor and
+classifier mixins in :mod:`._outputs`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import warnings
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from tqdm.auto import tqdm
+
+from ..backends import resolve
+from ..nn import (
+    LSTM,
+    SGD,
+    Adam,
+    Dense,
+    DivergenceError,
+    Dropout,
+    RMSprop,
+    Sequential,
+    loss_and_gradient,
+    train_step,
+)
+from ._validation import check_sequences
+
+_SOLVERS = ("adam", "sgd", "rmsprop", "lbfgs")
+#: samples per forward call in predict (bounds the memory of the buffers)
+_PREDICT_CHUNK = 2048
+
+
+class BaseLSTMEstimator(BaseEstimator):
+    """Shared machinery of the LSTM estimators (not for direct use)."""
+
+    def __init__(self, *, return_sequences=False, solver="adam",
+                 learning_rate_init=1e-3, batch_size=32, max_iter=200, tol=1e-4,
+                 n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, shuffle=True, alpha=0.0, momentum=0.9,
+                 nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, clip_norm=5.0, dropout=0.0, random_state=None,
+                 verbose=False, warm_start=False, backend="auto",
+                 dtype="float32"):
+        self.return_sequences = return_sequences
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.alpha = alpha
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.clip_norm = clip_norm
+        self.dropout = dropout
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.backend = backend
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------
+    # the network
+
+    def _hidden_sizes(self) -> tuple:
+        raise NotImplementedError
+
+    def _network_spec(self, n_inputs: int, n_outputs: int) -> dict:
+        """Everything needed to rebuild the fitted network (and unpickle it)."""
+        return {"n_inputs": n_inputs, "n_outputs": n_outputs,
+                "hidden_sizes": tuple(int(h) for h in self._hidden_sizes()),
+                "return_sequences": bool(self.return_sequences),
+                "dropout": float(self.dropout), "dtype": self.dtype}
+
+    def _make_network(self, spec: dict, backend, seed) -> Sequential:
+        """LSTM layer(s), dropout between them and before the dense output."""
+        layers, width = [], spec["n_inputs"]
+        sizes = spec["hidden_sizes"]
+        for k, size in enumerate(sizes):
+            last = k == len(sizes) - 1
+            layers.append(LSTM(width, size, return_sequences=(
+                not last or spec["return_sequences"])))
+            if spec["dropout"] > 0:
+                layers.append(Dropout(spec["dropout"]))
+            width = size
+        layers.append(Dense(width, spec["n_outputs"]))
+        return Sequential(layers, dtype=spec["dtype"], backend=backend,
+                          random_state=seed)
+
+    # ------------------------------------------------------------------
+    # validation
+
+    def _validate_hyperparameters(self) -> None:
+        def check(ok, msg):
+            if not ok:
+                raise ValueError(msg)
+
+        def positive_int(name, allow_zero=False):
+            v = getattr(self, name)
+            ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) \
+                and (v >= 0 if allow_zero else v > 0)
+            check(ok, f"{name} must be a {'non-negative' if allow_zero else 'positive'}"
+                      f" integer, got {v!r}.")
+
+        sizes = self._hidden_sizes()
+        check(len(sizes) > 0 and all(isinstance(h, numbers.Integral)
+                                     and not isinstance(h, bool) and h > 0
+                                     for h in sizes),
+              f"hidden sizes must be positive integers, got {sizes!r}.")
+        check(self.solver in _SOLVERS,
+              f"solver must be one of {_SOLVERS}, got {self.solver!r}.")
+        for name in ("batch_size", "max_iter", "n_iter_no_change"):
+            positive_int(name)
+        check(isinstance(self.learning_rate_init, numbers.Real)
+              and self.learning_rate_init > 0,
+              f"learning_rate_init must be > 0, got {self.learning_rate_init!r}.")
+        for name in ("tol", "alpha", "epsilon"):
+            v = getattr(self, name)
+            check(isinstance(v, numbers.Real) and v >= 0,
+                  f"{name} must be a non-negative number, got {v!r}.")
+        for name in ("momentum", "beta_1", "beta_2"):
+            v = getattr(self, name)
+            check(isinstance(v, numbers.Real) and 0 <= v < 1,
+                  f"{name} must be in [0, 1), got {v!r}.")
+        check(isinstance(self.validation_fraction, numbers.Real)
+              and 0 < self.validation_fraction < 1,
+              f"validation_fraction must be in (0, 1), got "
+              f"{self.validation_fraction!r}.")
+        check(isinstance(self.dropout, numbers.Real) and 0 <= self.dropout < 1,
+              f"dropout must be in [0, 1), got {self.dropout!r}.")
+        check(self.clip_norm is None or (isinstance(self.clip_norm, numbers.Real)
+                                         and self.clip_norm > 0),
+              f"clip_norm must be None or > 0, got {self.clip_norm!r}.")
+        check(self.dtype in ("float32", "float64"),
+              f"dtype must be 'float32' or 'float64', got {self.dtype!r}.")
+
+    def _validate_X(self, X, reset: bool):
+        """Check ``X`` and, on the first fit, record what predict expects."""
+        seqs = check_sequences(X, self.dtype)
+        if reset:
+            self._input_kind = seqs.kind
+            self._n_step_features = seqs.X.shape[2]
+            self.n_features_in_ = (seqs.X.shape[1] if seqs.kind == "table"
+                                   else seqs.X.shape[2])
+            names = getattr(X, "columns", None)
+            if names is not None and seqs.kind == "table" and all(
+                    isinstance(c, str) for c in names):
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return seqs
+        width = seqs.X.shape[2]
+        if self._input_kind == "table" and seqs.kind == "table" and \
+                seqs.X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {seqs.X.shape[1]} features, but {type(self).__name__} "
+                f"is expecting {self.n_features_in_} features as input (it was "
+                "fitted on a 2-D table of univariate sequences; pass 3-D "
+                "(n, T, 1) arrays to use other lengths).")
+        if width != self._n_step_features:
+            raise ValueError(
+                f"X has {width} features per time step, but "
+                f"{type(self).__name__} is expecting {self._n_step_features} "
+                "features as input.")
+        return seqs
+
+    # ------------------------------------------------------------------
+    # fitting
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to sequences ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array (n_samples, n_timesteps, n_features), (n_samples,
+            n_timesteps) or list of (n_timesteps_i, n_features) arrays
+        y : targets, see the class docstring
+        sample_weight : array (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
+        self._validate_hyperparameters()
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, "
+                             "but the target y is None.")
+        first = not hasattr(self, "network_") or not (incremental or
+                                                      self.warm_start)
+        if incremental and self.solver == "lbfgs":
+            raise ValueError("partial_fit needs a stochastic solver ('adam', "
+                             "'sgd' or 'rmsprop'), not 'lbfgs'.")
+        seqs = self._validate_X(X, reset=first)
+        Y = self._encode_targets(y, seqs, reset=first, classes=classes)
+        sw = _check_sample_weight(sample_weight, seqs.X, dtype=np.float64,
+                                  ensure_non_negative=True)
+        if sw.sum() <= 0:
+            raise ValueError("sample_weight sums to zero: nothing to fit.")
+        if first:
+            self._initialize(seqs)
+        try:
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(seqs, Y, sw)
+            else:
+                self._fit_stochastic(seqs, Y, sw, incremental)
+        except DivergenceError as exc:
+            raise DivergenceError(
+                f"{type(self).__name__}: {exc}") from None
+        return self
+
+    def _initialize(self, seqs) -> None:
+        backend = resolve(self.backend)
+        self.backend_ = backend.name
+        self._random_state = check_random_state(self.random_state)
+        seed = int(self._random_state.randint(np.iinfo(np.int32).max))
+        self._spec = self._network_spec(seqs.X.shape[2], self._n_outputs)
+        self.network_ = self._make_network(self._spec, backend, seed)
+        self._optimizer = None
+        self.loss_curve_ = []
+        self.best_loss_ = np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self._no_improvement_count = 0
+        self._best_theta = None
+        self.n_iter_ = 0
+        self.t_ = 0
+
+    def _make_optimizer(self):
+        backend, lr = self.network_.backend, self.learning_rate_init
+        if self.solver == "sgd":
+            return SGD(backend, lr, self.momentum, self.nesterovs_momentum)
+        if self.solver == "rmsprop":
+            return RMSprop(backend, lr, epsilon=self.epsilon)
+        return Adam(backend, lr, self.beta_1, self.beta_2, self.epsilon)
+
+    def _fit_stochastic(self, seqs, Y, sw, incremental: bool) -> None:
+        X, lengths = seqs.X, seqs.lengths
+        early_stopping = self.early_stopping and not incremental
+        val = None
+        if early_stopping:
+            idx = np.arange(len(X))
+            if len(X) < 2:
+                raise ValueError("early_stopping needs at least 2 samples.")
+            stratify = self._stratify_labels(Y)
+            train_idx, val_idx = train_test_split(
+                idx, test_size=self.validation_fraction,
+                random_state=self._random_state, stratify=stratify)
+            val = (seqs, val_idx, Y[val_idx], sw[val_idx])
+            X, lengths, Y, sw = X[train_idx], lengths[train_idx], Y[train_idx], \
+                sw[train_idx]
+        if self._optimizer is None or not incremental:
+            self._optimizer = self._make_optimizer()
+        n = len(X)
+        batch = int(np.clip(self.batch_size, 1, n))
+        epochs = 1 if incremental else self.max_iter
+        bar = tqdm(total=epochs, desc=type(self).__name__, disable=not self.verbose,
+                   leave=False)
+        converged = False
+        try:
+            for _ in range(epochs):
+                order = self._random_state.permutation(n) if self.shuffle \
+                    else np.arange(n)
+                total = weight = 0.0
+                for start in range(0, n, batch):
+                    b = order[start:start + batch]
+                    wb = sw[b]
+                    if wb.sum() == 0:
+                        continue
+                    value = train_step(self.network_, self._loss, self._optimizer,
+                                       X[b], Y[b], lengths[b], wb, self.alpha,
+                                       self.clip_norm)
+                    total += value * wb.sum()
+                    weight += wb.sum()
+                self.n_iter_ += 1
+                self.t_ += n
+                self.loss_curve_.append(total / weight)
+                self._update_no_improvement_count(val)
+                postfix = {"loss": f"{self.loss_curve_[-1]:.4g}"}
+                if val is not None:
+                    postfix["val"] = f"{self.validation_scores_[-1]:.4g}"
+                bar.set_postfix(postfix)
+                bar.update()
+                if not incremental and self._no_improvement_count > \
+                        self.n_iter_no_change:
+                    converged = True
+                    break
+        finally:
+            bar.close()
+        if early_stopping and self._best_theta is not None:
+            self.network_.params.theta[:] = self._best_theta
+        if not incremental and not converged:
+            warnings.warn(f"{type(self).__name__}: maximum iterations "
+                          f"({self.max_iter}) reached and the optimization "
+                          "hasn't converged yet.", ConvergenceWarning,
+                          stacklevel=3)
+
+    def _update_no_improvement_count(self, val) -> None:
+        """scikit-learn's rule: count epochs without an improvement > tol."""
+        if val is not None:
+            seqs, idx, Yv, swv = val
+            score = self._score_encoded(seqs.X[idx], seqs.lengths[idx], Yv, swv)
+            self.validation_scores_.append(score)
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_theta = self.network_.params.theta.copy()
+        else:
+            loss = self.loss_curve_[-1]
+            if loss > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+        self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+
+    def _fit_lbfgs(self, seqs, Y, sw) -> None:
+        fun, theta0 = self._objective(self.network_, seqs, Y, sw)
+
+        def record(*args):
+            self.loss_curve_.append(float(fun.last_loss))
+
+        try:
+            result = minimize(fun, theta0, jac=True, method="L-BFGS-B",
+                              callback=record,
+                              options={"maxiter": self.max_iter,
+                                       "maxfun": 15000, "gtol": self.tol})
+        except DivergenceError:
+            self.network_.params.set_flat(fun.last_theta)
+            raise
+        self.network_.params.set_flat(result.x)
+        self.n_iter_ += int(result.nit)
+        self.t_ += len(seqs.X) * int(result.nit)
+        final, _ = fun(result.x)
+        self.best_loss_ = min(self.best_loss_, final)
+        if not self.loss_curve_:
+            self.loss_curve_.append(final)
+        if result.status == 1:
+            warnings.warn(f"{type(self).__name__}: L-BFGS reached max_iter "
+                          f"({self.max_iter}) before converging.",
+                          ConvergenceWarning, stacklevel=3)
+
+    def _objective(self, network, seqs, Y, sw):
+        """``fun(theta) -> (loss, grad)`` in float64 on the whole data."""
+
+        def fun(theta):
+            network.params.set_flat(np.asarray(theta, dtype=np.float64))
+            value = loss_and_gradient(network, self._loss, seqs.X, Y,
+                                      seqs.lengths, sw, self.alpha)
+            if not math.isfinite(value) or not np.all(np.isfinite(
+                    network.params.grad)):
+                raise DivergenceError(
+                    f"loss or gradient is not finite (loss={value}); the "
+                    "weights are kept from the last finite step.")
+            fun.last_loss, fun.last_theta = value, np.array(theta, np.float64)
+            return value, np.asarray(network.params.grad, dtype=np.float64).copy()
+
+        theta0 = np.asarray(network.params.theta, dtype=np.float64).copy()
+        fun.last_loss, fun.last_theta = np.nan, theta0.copy()
+        return fun, theta0
+
+    def make_objective(self, X, y, sample_weight=None):
+        """The training loss as a function of the flat weight vector.
+
+        Returns
+        -------
+        fun : callable
+            ``fun(theta) -> (loss, grad)``, both float64, ready for
+            ``scipy.optimize.minimize(fun, theta0, jac=True)``. The loss is
+            the one ``fit`` minimises (mean squared error or mean
+            cross-entropy, plus the ``alpha`` term) on all of ``X``.
+        theta0 : ndarray
+            The current weights (the initial ones if not fitted): the
+            concatenation of the :meth:`get_weights` arrays, in that dict's
+            order, each raveled in C order.
+
+        ``fun`` works on its own copy of the network: calling it never
+        changes this estimator.
+        """
+        est = self if hasattr(self, "network_") else copy.deepcopy(self)
+        est._validate_hyperparameters()
+        fitted = est is self
+        seqs = est._validate_X(X, reset=not fitted)
+        Y = est._encode_targets(y, seqs, reset=not fitted)
+        sw = _check_sample_weight(sample_weight, seqs.X, dtype=np.float64,
+                                  ensure_non_negative=True)
+        if not fitted:
+            est._initialize(seqs)
+        network = est._make_network(est._spec, est.network_.backend, 0)
+        network.params.theta[:] = est.network_.params.theta
+        return est._objective(network, seqs, Y, sw)
+
+    # ------------------------------------------------------------------
+    # prediction
+
+    def _forward(self, X):
+        """Raw network outputs (float64) for ``X``, and the validated X."""
+        check_is_fitted(self, "network_")
+        seqs = self._validate_X(X, reset=False)
+        chunks = []
+        for s in range(0, len(seqs.X), _PREDICT_CHUNK):
+            out = self.network_.forward(seqs.X[s:s + _PREDICT_CHUNK],
+                                        seqs.lengths[s:s + _PREDICT_CHUNK])
+            chunks.append(np.array(out, dtype=np.float64))
+        return np.concatenate(chunks), seqs
+
+    # ------------------------------------------------------------------
+    # weights and pickling
+
+    def get_weights(self) -> dict:
+        """A copy of the weights, canonical name -> array (see the guide).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from numlstm import VanillaLSTMRegressor
+        >>> m = VanillaLSTMRegressor(units=4, max_iter=1, random_state=0)
+        >>> m = m.fit(np.zeros((8, 5, 2)), np.zeros(8))
+        >>> {k: v.shape for k, v in m.get_weights().items()}["lstm.0.W_ih"]
+        (16, 2)
+        """
+        check_is_fitted(self, "network_")
+        return self.network_.get_weights()
+
+    def set_weights(self, weights: dict):
+        """Load weights of the canonical names and shapes; returns self.
+
+        Raises
+        ------
+        ValueError
+            If a name is missing or unknown, a shape differs or a value is
+            not finite.
+        """
+        check_is_fitted(self, "network_")
+        self.network_.set_weights(weights)
+        return self
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        network = state.pop("network_", None)
+        if network is not None:
+            state["_weights"] = network.get_weights()
+        return state
+
+    def __setstate__(self, state):
+        weights = state.pop("_weights", None)
+        self.__dict__.update(state)
+        if weights is not None:
+            self.network_ = self._make_network(self._spec,
+                                               resolve(self.backend_), 0)
+            self.network_.set_weights(weights)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags

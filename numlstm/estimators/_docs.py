@@ -1,0 +1,85 @@
+"""Shared numpydoc sections of the LSTM estimators' docstrings."""
+
+
+def estimator_doc(summary: str, architecture: str, example: str,
+                  classifier: bool = False, weights: str = "") -> str:
+    """Assemble a class docstring: summary, parameters, attributes, example."""
+    attributes = ATTRIBUTES
+    if classifier:
+        attributes = attributes.replace("    out_activation_ : str\n",
+                                        CLASSES_DOC)
+    return (summary + "\n    Parameters\n    ----------\n" + architecture
+            + TRAINING_PARAMETERS + attributes + weights + example)
+
+
+CLASSES_DOC = """    out_activation_ : str
+    classes_ : ndarray
+        The labels, sorted.
+"""
+
+TRAINING_PARAMETERS = """    return_sequences : bool, default=False
+        False: one output per sequence, from the state after its last real
+        step. True: one output per time step.
+    solver : {'adam', 'sgd', 'rmsprop', 'lbfgs'}, default='adam'
+        'lbfgs' runs ``scipy.optimize.minimize(method='L-BFGS-B')`` on the
+        flat weight vector with the exact gradient, on the whole data.
+    learning_rate_init : float, default=1e-3
+    batch_size : int, default=32
+    max_iter : int, default=200
+        Epochs (stochastic solvers) or iterations (L-BFGS).
+    tol : float, default=1e-4
+    n_iter_no_change : int, default=10
+        Stop after this many epochs without a loss (or validation score)
+        improvement of at least ``tol``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its score stops
+        improving and restore the weights of the best epoch.
+    validation_fraction : float, default=0.1
+    shuffle : bool, default=True
+    alpha : float, default=0.0
+        L2 penalty ``alpha / (2 n) * ||W||^2`` on the weight matrices (``n``
+        the sequences in the batch), as in ``MLPRegressor``.
+    momentum : float, default=0.9
+        For ``solver='sgd'``.
+    nesterovs_momentum : bool, default=True
+        For ``solver='sgd'``.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        For ``solver='adam'`` (``epsilon`` also for 'rmsprop').
+    clip_norm : float or None, default=5.0
+        Global gradient-norm clipping; None disables it.
+    dropout : float, default=0.0
+        Dropout on LSTM outputs between layers and before the dense layer,
+        while training only.
+    random_state : int, RandomState or None, default=None
+        Seeds the initial weights, the shuffling, the validation split and
+        dropout: the same seed gives the same model, bit for bit on the CPU.
+    verbose : bool, default=False
+        Draw a progress bar with the running loss and validation score.
+    warm_start : bool, default=False
+        Continue from the current weights on the next ``fit``.
+    backend : {'auto', 'cpu'}, default='auto'
+    dtype : {'float32', 'float64'}, default='float32'
+
+"""
+
+ATTRIBUTES = """    Attributes
+    ----------
+    loss_curve_ : list of float
+        Training loss of each epoch (or L-BFGS iteration).
+    best_loss_ : float
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the validation score of each epoch.
+    best_validation_score_ : float or None
+    n_iter_ : int
+        Epochs run (L-BFGS: iterations).
+    t_ : int
+        Training samples seen.
+    n_features_in_ : int
+        Features per time step (columns of a 2-D X).
+    out_activation_ : str
+    backend_ : str
+        The backend used.
+    network_ : numlstm.nn.Sequential
+        The fitted network.
+
+"""

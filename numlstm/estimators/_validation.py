@@ -1,0 +1,134 @@
+"""Turn user input into padded float arrays and lengths, or say what is wrong.
+
+Everything here runs before any kernel: a kernel never sees NaN, a wrong
+shape or an empty batch.
+
+Accepted ``X``:
+
+- a 3-D array ``(n_samples, n_timesteps, n_features)``;
+- a 2-D array or DataFrame ``(n_samples, n_timesteps)``: univariate sequences
+  (``n_features_in_`` is then the number of columns, as for any scikit-learn
+  estimator on a 2-D table, and predict expects the same width);
+- a list of 2-D arrays ``(T_i, n_features)`` or of 1-D arrays ``(T_i,)`` of
+  different lengths: a ragged batch, padded here and masked exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils.validation import check_array
+
+
+@dataclass
+class Sequences:
+    """A batch of sequences: zero-padded values and each one's length."""
+
+    X: np.ndarray          # (n, T, D) float, zero after each sequence's end
+    lengths: np.ndarray    # (n,) int64, 1..T
+    kind: str              # 'table' (2-D input), 'array' (3-D) or 'ragged'
+
+    @property
+    def ragged(self) -> bool:
+        return self.kind == "ragged"
+
+
+def _is_ragged_list(X) -> bool:
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    if any(sparse.issparse(x) for x in X):
+        return False
+    first = X[0]
+    if not hasattr(first, "__len__") or isinstance(first, str):
+        return False
+    elems = [np.asarray(x) if not isinstance(x, np.ndarray) else x for x in X]
+    if any(e.ndim == 2 for e in elems):
+        return True
+    return len({len(e) for e in elems if e.ndim == 1}) > 1
+
+
+def check_sequences(X, dtype, name: str = "X") -> Sequences:
+    """Validate ``X`` and return it as :class:`Sequences`.
+
+    Raises
+    ------
+    ValueError
+        For sparse, complex, non-numeric, empty, NaN/inf, 1-D or more than
+        3-D input, and for ragged elements of different widths.
+    """
+    if sparse.issparse(X):
+        raise ValueError(f"sparse input is not supported: {name} must be a "
+                         "dense array of sequences (use X.toarray()).")
+    if _is_ragged_list(X):
+        return _check_ragged(X, dtype, name)
+    X = check_array(X, dtype=dtype, allow_nd=True, ensure_min_samples=1,
+                    ensure_min_features=1, input_name=name)
+    if X.ndim == 2:
+        return Sequences(np.ascontiguousarray(X[:, :, None]),
+                         np.full(len(X), X.shape[1], np.int64), "table")
+    if X.ndim != 3:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_timesteps) or 3-D "
+                         f"(n_samples, n_timesteps, n_features); got a "
+                         f"{X.ndim}-D array of shape {X.shape}.")
+    if X.shape[1] == 0 or X.shape[2] == 0:
+        raise ValueError(f"{name} has shape {X.shape}: sequences need at least "
+                         "one time step and one feature.")
+    return Sequences(np.ascontiguousarray(X),
+                     np.full(len(X), X.shape[1], np.int64), "array")
+
+
+def _check_ragged(X, dtype, name) -> Sequences:
+    seqs = []
+    for k, x in enumerate(X):
+        if sparse.issparse(x):
+            raise ValueError(f"sparse input is not supported: {name}[{k}] is "
+                             "sparse.")
+        x = check_array(x, dtype=dtype, ensure_2d=False, ensure_min_samples=1,
+                        input_name=f"{name}[{k}]")
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.ndim != 2:
+            raise ValueError(f"{name}[{k}] must be a 1-D or 2-D sequence "
+                             f"(n_timesteps, n_features); got shape {x.shape}.")
+        seqs.append(x)
+    widths = {x.shape[1] for x in seqs}
+    if len(widths) > 1:
+        raise ValueError(f"the sequences of the ragged {name} have different "
+                         f"numbers of features: {sorted(widths)}; every "
+                         "sequence needs the same n_features.")
+    lengths = np.array([len(x) for x in seqs], dtype=np.int64)
+    out = np.zeros((len(seqs), lengths.max(), widths.pop()), dtype=dtype)
+    for k, x in enumerate(seqs):
+        out[k, :len(x)] = x
+    return Sequences(out, lengths, "ragged")
+
+
+def pad_targets(y, lengths, dtype=None, name: str = "y"):
+    """Per-step targets for a ragged batch: a list -> a padded array.
+
+    ``y`` is a list of arrays ``(T_i,)`` or ``(T_i, k)`` matching ``lengths``,
+    or an array ``(n, T[, k])``.
+    """
+    if isinstance(y, (list, tuple)) and len(y) and np.ndim(y[0]) >= 1 and \
+            len({len(v) for v in y}) > 1:
+        ys = [np.asarray(v, dtype=dtype) for v in y]
+        if len(ys) != len(lengths):
+            raise ValueError(f"{name} has {len(ys)} sequences but X has "
+                             f"{len(lengths)}.")
+        for k, (v, n) in enumerate(zip(ys, lengths)):
+            if len(v) != n:
+                raise ValueError(f"{name}[{k}] has {len(v)} steps but X[{k}] "
+                                 f"has {n}.")
+        T = int(lengths.max())
+        out = np.zeros((len(ys), T, *ys[0].shape[1:]), dtype=ys[0].dtype)
+        for k, v in enumerate(ys):
+            out[k, :len(v)] = v
+        return out
+    return np.asarray(y, dtype=dtype)
+
+
+def unpad(values, lengths):
+    """Per-step outputs ``(n, T, ...)`` -> a list of ``(T_i, ...)`` arrays."""
+    return [values[k, :n] for k, n in enumerate(lengths)]

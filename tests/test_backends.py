@@ -1,0 +1,56 @@
+"""The backend dispatcher: names, errors, caching, memory helpers."""
+
+import numpy as np
+import pytest
+
+from numlstm.backends import KERNEL_NAMES, available_backends, resolve
+
+
+@pytest.mark.parametrize("name", ["auto", "cpu", "CPU"])
+def test_resolve_exposes_every_kernel(name):
+    be = resolve(name)
+    missing = [k for k in KERNEL_NAMES if not callable(getattr(be, k, None))]
+    assert missing == []
+    assert be.name == "cpu"
+
+
+def test_kernel_names_are_unique_and_complete():
+    assert len(set(KERNEL_NAMES)) == len(KERNEL_NAMES)
+    for k in ("lstm_forward", "lstm_backward", "clip_grad_norm", "to_host"):
+        assert k in KERNEL_NAMES
+
+
+@pytest.mark.parametrize("name", ["cuda", "nope", "", 3, None])
+def test_resolve_rejects_unknown_or_unavailable(name):
+    with pytest.raises(ValueError, match="cpu") as info:
+        resolve(name)
+    assert repr(name) in str(info.value)
+
+
+def test_available_backends_contains_cpu():
+    names = available_backends()
+    assert isinstance(names, list)
+    assert "cpu" in names
+    assert "auto" not in names
+
+
+def test_resolve_is_cached():
+    assert resolve("cpu") is resolve("cpu")
+    assert resolve("auto") is resolve("cpu")
+    assert resolve() is resolve("auto")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_memory_helpers(dtype):
+    be = resolve("cpu")
+    e = be.empty((2, 3), dtype)
+    assert e.shape == (2, 3) and e.dtype == dtype
+    z = be.zeros((4,), dtype)
+    assert z.dtype == dtype and np.all(z == 0.0)
+    src = np.arange(12, dtype=np.int64).reshape(3, 4).T  # F-ordered, int
+    a = be.asarray(src, dtype)
+    assert a.dtype == dtype and a.flags.c_contiguous
+    np.testing.assert_array_equal(a, src)
+    h = be.to_host(a)
+    assert isinstance(h, np.ndarray)
+    np.testing.assert_array_equal(h, src)
