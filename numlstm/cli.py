@@ -45,8 +45,8 @@ def demo_engine(epochs: int = 30, random_state: int = 0, out=print) -> dict:
 def _table(rows: list[dict]) -> str:
     cols = list(rows[0])
     widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
-    line = "  ".join(c.ljust(w) for c, w in zip(cols, widths))
-    body = ["  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths))
+    line = "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=False))
+    body = ["  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths, strict=False))
             for r in rows]
     return "\n".join([line, "  ".join("-" * w for w in widths), *body])
 

@@ -117,7 +117,7 @@ def pad_targets(y, lengths, dtype=None, name: str = "y"):
         if len(ys) != len(lengths):
             raise ValueError(f"{name} has {len(ys)} sequences but X has "
                              f"{len(lengths)}.")
-        for k, (v, n) in enumerate(zip(ys, lengths)):
+        for k, (v, n) in enumerate(zip(ys, lengths, strict=False)):
             if len(v) != n:
                 raise ValueError(f"{name}[{k}] has {len(v)} steps but X[{k}] "
                                  f"has {n}.")

@@ -47,7 +47,7 @@ class _StackedLSTM(BaseLSTMEstimator):
 
 
 class StackedLSTMRegressor(LSTMRegressorMixin, _StackedLSTM):
-    __doc__ = estimator_doc("""Stacked LSTM layers and a dense output, fitted to real targets.
+    __doc__ = estimator_doc("""Stacked LSTM layers and a dense output, for real targets.
 
     Targets and loss as :class:`VanillaLSTMRegressor`.
 """, _SIZES, weights=_WEIGHTS, example="""
@@ -63,7 +63,7 @@ class StackedLSTMRegressor(LSTMRegressorMixin, _StackedLSTM):
 
 
 class StackedLSTMClassifier(LSTMClassifierMixin, _StackedLSTM):
-    __doc__ = estimator_doc("""Stacked LSTM layers and a dense output, fitted to class labels.
+    __doc__ = estimator_doc("""Stacked LSTM layers and a dense output, for class labels.
 
     Labels and loss as :class:`VanillaLSTMClassifier`.
 """, _SIZES, classifier=True, weights=_WEIGHTS, example="""

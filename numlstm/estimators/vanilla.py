@@ -47,7 +47,7 @@ class _VanillaLSTM(BaseLSTMEstimator):
 
 
 class VanillaLSTMRegressor(LSTMRegressorMixin, _VanillaLSTM):
-    __doc__ = estimator_doc("""One LSTM layer and a dense output, fitted to real targets.
+    __doc__ = estimator_doc("""One LSTM layer and a dense output, for real targets.
 
     ``y`` is ``(n,)`` or ``(n, k)``; with ``return_sequences=True``,
     ``(n, T)`` or ``(n, T, k)`` (a list of per-sequence arrays for ragged X).
@@ -67,7 +67,7 @@ class VanillaLSTMRegressor(LSTMRegressorMixin, _VanillaLSTM):
 
 
 class VanillaLSTMClassifier(LSTMClassifierMixin, _VanillaLSTM):
-    __doc__ = estimator_doc("""One LSTM layer and a dense output, fitted to class labels.
+    __doc__ = estimator_doc("""One LSTM layer and a dense output, for class labels.
 
     ``y`` holds labels of any type, binary or multiclass; with
     ``return_sequences=True``, one label per step ``(n, T)`` (a list for

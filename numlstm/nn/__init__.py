@@ -4,8 +4,12 @@ Knows nothing of scikit-learn; reaches kernels only through a backend object.
 """
 
 from .layers import LSTM, Dense, Dropout, Layer
-from .losses import (Loss, MeanSquaredError, SigmoidBinaryCrossEntropy,
-                     SoftmaxCrossEntropy)
+from .losses import (
+                     Loss,
+                     MeanSquaredError,
+                     SigmoidBinaryCrossEntropy,
+                     SoftmaxCrossEntropy,
+)
 from .network import Sequential
 from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .parameters import FlatParameters

@@ -22,9 +22,10 @@ class Loss:
     def __call__(self, backend, y_pred, y_true, weights):
         K = y_pred.shape[-1]
         pred2 = y_pred.reshape(-1, K)
-        dtype = y_pred.dtype if self.target_dtype is None else self.target_dtype
-        true = backend.asarray(y_true, dtype)
-        true = true.reshape(-1) if self.target_dtype is not None else true.reshape(-1, K)
+        if self.target_dtype is None:
+            true = backend.asarray(y_true, y_pred.dtype).reshape(-1, K)
+        else:
+            true = backend.asarray(y_true, self.target_dtype).reshape(-1)
         w = backend.asarray(weights, y_pred.dtype).reshape(-1)
         grad = backend.empty(pred2.shape, y_pred.dtype)
         value = getattr(backend, self.kernel)(pred2, true, w, grad)

@@ -55,11 +55,11 @@ class Sequential:
         self.backend = resolve(backend) if isinstance(backend, str) else backend
         self.prefixes = _layer_prefixes(self.layers)
         shapes = {}
-        for prefix, layer in zip(self.prefixes, self.layers):
+        for prefix, layer in zip(self.prefixes, self.layers, strict=False):
             for name, shape in layer.param_shapes().items():
                 shapes[f"{prefix}.{name}"] = shape
         self.params = FlatParameters(shapes, self.dtype, self.backend)
-        for prefix, layer in zip(self.prefixes, self.layers):
+        for prefix, layer in zip(self.prefixes, self.layers, strict=False):
             names = layer.param_shapes()
             layer.bind(self.backend,
                        {n: self.params.views[f"{prefix}.{n}"] for n in names},
