@@ -6,7 +6,7 @@ import numpy as np
 
 
 def glorot_uniform(rng: np.random.Generator, fan_out: int, fan_in: int):
-    """A (fan_out, fan_in) draw of ``U(-a, a)``, ``a = sqrt(6 / (fan_in + fan_out))``."""
+    """A (fan_out, fan_in) draw of U(-a, a), a = sqrt(6 / (fan_in + fan_out))."""
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=(fan_out, fan_in))
 

@@ -7,6 +7,8 @@ updates ``theta`` and the state in place; the formulas are the textbook ones
 
 import math
 
+import numpy as np
+
 from ._jit import cpu_kernel
 
 
@@ -56,7 +58,8 @@ def global_norm(g):
     """Euclidean norm of the flat gradient, accumulated in float64."""
     s = 0.0
     for k in range(g.size):
-        s += float(g[k]) * float(g[k])
+        x = np.float64(g[k])
+        s += x * x
     return math.sqrt(s)
 
 
