@@ -1,5 +1,6 @@
 """scikit-learn's own estimator checks over every estimator, in both dtypes."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from numlstm import (
@@ -8,6 +9,10 @@ from numlstm import (
     VanillaLSTMClassifier,
     VanillaLSTMRegressor,
 )
+
+# the checks' short fits stop at max_iter on purpose
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning")
 
 # Small networks and a higher learning rate keep the ~60 checks per
 # estimator fast; the checks that score a fit (> 0.83 accuracy, R^2 > 0.5)
