@@ -65,9 +65,16 @@ CONFIGS = {
 
 
 def time_median(fn, budget: float, max_repeats: int, warmup: int = 3) -> tuple:
-    """Median and count of timed calls of ``fn`` after ``warmup`` calls."""
+    """Median and count of timed calls of ``fn`` after ``warmup`` calls.
+
+    The warm-up stops early once it has taken ``budget`` seconds; at least 5
+    calls are timed, at most ``max_repeats``, about ``budget`` seconds' worth.
+    """
+    t0 = time.perf_counter()
     for _ in range(warmup):
         fn()
+        if time.perf_counter() - t0 > budget:
+            break
     t0 = time.perf_counter()
     fn()
     estimate = max(time.perf_counter() - t0, 1e-7)
@@ -118,12 +125,17 @@ def blas_pools() -> list[dict]:
 
 
 def numlstm_blas_threads() -> int:
-    """Threads of the BLAS that Numba's ``np.dot`` calls (SciPy's)."""
-    scipy_dir = Path(scipy.__file__).parent.name  # 'scipy'
-    for pool in blas_pools():
-        if pool.get("user_api") == "blas" and f"{scipy_dir}" in pool["filepath"]:
-            return int(pool["num_threads"])
-    return os.cpu_count() or 1
+    """Threads of the BLAS that Numba's ``np.dot`` calls (SciPy's).
+
+    Numba reaches BLAS through ``scipy.linalg.cython_blas``; in a wheel
+    install that is the OpenBLAS under ``scipy.libs`` (numpy's own OpenBLAS,
+    ``numpy.libs/libscipy_openblas64_*``, is another pool).
+    """
+    blas = [p for p in blas_pools() if p.get("user_api") == "blas"]
+    scipy_own = [p for p in blas
+                 if Path(p["filepath"]).parent.name.startswith("scipy")]
+    pools = scipy_own or (blas if len(blas) == 1 else [])
+    return int(pools[0]["num_threads"]) if pools else (os.cpu_count() or 1)
 
 
 def sgemm_peak(n: int = 2048) -> tuple[float, float]:

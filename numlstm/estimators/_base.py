@@ -21,7 +21,11 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_sample_weight,
+    check_is_fitted,
+)
 from tqdm.auto import tqdm
 
 from ..backends import resolve
@@ -82,6 +86,9 @@ class BaseLSTMEstimator(BaseEstimator):
     # ------------------------------------------------------------------
     # the network
 
+    #: the constructor parameter that sets the hidden sizes (for messages)
+    _sizes_param = "units"
+
     def _hidden_sizes(self) -> tuple:
         raise NotImplementedError
 
@@ -126,7 +133,8 @@ class BaseLSTMEstimator(BaseEstimator):
         check(len(sizes) > 0 and all(isinstance(h, numbers.Integral)
                                      and not isinstance(h, bool) and h > 0
                                      for h in sizes),
-              f"hidden sizes must be positive integers, got {sizes!r}.")
+              f"{self._sizes_param} must be positive integers, got "
+              f"{getattr(self, self._sizes_param)!r}.")
         check(self.solver in _SOLVERS,
               f"solver must be one of {_SOLVERS}, got {self.solver!r}.")
         for name in ("batch_size", "max_iter", "n_iter_no_change"):
@@ -153,20 +161,21 @@ class BaseLSTMEstimator(BaseEstimator):
               f"clip_norm must be None or > 0, got {self.clip_norm!r}.")
         check(self.dtype in ("float32", "float64"),
               f"dtype must be 'float32' or 'float64', got {self.dtype!r}.")
+        check(not (self.solver == "lbfgs" and self.dropout > 0),
+              "dropout needs a stochastic solver: L-BFGS requires a "
+              "deterministic loss; use dropout=0 or solver='adam'.")
 
     def _validate_X(self, X, reset: bool):
         """Check ``X`` and, on the first fit, record what predict expects."""
         seqs = check_sequences(X, self.dtype)
+        if seqs.kind == "table":
+            _check_feature_names(self, X, reset=reset)
         if reset:
             self._input_kind = seqs.kind
             self._n_step_features = seqs.X.shape[2]
             self.n_features_in_ = (seqs.X.shape[1] if seqs.kind == "table"
                                    else seqs.X.shape[2])
-            names = getattr(X, "columns", None)
-            if names is not None and seqs.kind == "table" and all(
-                    isinstance(c, str) for c in names):
-                self.feature_names_in_ = np.asarray(names, dtype=object)
-            elif hasattr(self, "feature_names_in_"):
+            if seqs.kind != "table" and hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
             return seqs
         width = seqs.X.shape[2]
@@ -213,12 +222,8 @@ class BaseLSTMEstimator(BaseEstimator):
         if incremental and self.solver == "lbfgs":
             raise ValueError("partial_fit needs a stochastic solver ('adam', "
                              "'sgd' or 'rmsprop'), not 'lbfgs'.")
-        seqs = self._validate_X(X, reset=first)
-        Y = self._encode_targets(y, seqs, reset=first, classes=classes)
-        sw = _check_sample_weight(sample_weight, seqs.X, dtype=np.float64,
-                                  ensure_non_negative=True)
-        if sw.sum() <= 0:
-            raise ValueError("sample_weight sums to zero: nothing to fit.")
+        seqs, Y, sw = self._validate_data(X, y, sample_weight, reset=first,
+                                          classes=classes)
         if first:
             self._initialize(seqs)
         try:
@@ -230,6 +235,23 @@ class BaseLSTMEstimator(BaseEstimator):
             raise DivergenceError(
                 f"{type(self).__name__}: {exc}") from None
         return self
+
+    def _validate_data(self, X, y, sample_weight, reset, classes=None):
+        """Check X, y and sample_weight together; on any error the estimator
+        is left exactly as it was (a failed refit keeps the fitted model)."""
+        before = self.__dict__.copy()
+        try:
+            seqs = self._validate_X(X, reset=reset)
+            Y = self._encode_targets(y, seqs, reset=reset, classes=classes)
+            sw = _check_sample_weight(sample_weight, seqs.X, dtype=np.float64,
+                                      ensure_non_negative=True)
+            if sw.sum() <= 0:
+                raise ValueError("sample_weight sums to zero: nothing to fit.")
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        return seqs, Y, sw
 
     def _initialize(self, seqs) -> None:
         backend = resolve(self.backend)
@@ -370,7 +392,8 @@ class BaseLSTMEstimator(BaseEstimator):
         def fun(theta):
             network.params.set_flat(np.asarray(theta, dtype=np.float64))
             value = loss_and_gradient(network, self._loss, seqs.X, Y,
-                                      seqs.lengths, sw, self.alpha)
+                                      seqs.lengths, sw, self.alpha,
+                                      training=False)
             if not math.isfinite(value) or not np.all(np.isfinite(
                     network.params.grad)):
                 raise DivergenceError(
@@ -399,15 +422,13 @@ class BaseLSTMEstimator(BaseEstimator):
             order, each raveled in C order.
 
         ``fun`` works on its own copy of the network: calling it never
-        changes this estimator.
+        changes this estimator. Dropout is off in ``fun``, so the loss is a
+        deterministic function of ``theta``.
         """
         est = self if hasattr(self, "network_") else copy.deepcopy(self)
         est._validate_hyperparameters()
         fitted = est is self
-        seqs = est._validate_X(X, reset=not fitted)
-        Y = est._encode_targets(y, seqs, reset=not fitted)
-        sw = _check_sample_weight(sample_weight, seqs.X, dtype=np.float64,
-                                  ensure_non_negative=True)
+        seqs, Y, sw = est._validate_data(X, y, sample_weight, reset=not fitted)
         if not fitted:
             est._initialize(seqs)
         network = est._make_network(est._spec, est.network_.backend, 0)
@@ -464,15 +485,22 @@ class BaseLSTMEstimator(BaseEstimator):
         network = state.pop("network_", None)
         if network is not None:
             state["_weights"] = network.get_weights()
+            state["_noise_states"] = [layer.rng.bit_generator.state
+                                      for layer in network.layers
+                                      if hasattr(layer, "rng")]
         return state
 
     def __setstate__(self, state):
         weights = state.pop("_weights", None)
+        noise_states = iter(state.pop("_noise_states", []))
         self.__dict__.update(state)
         if weights is not None:
             self.network_ = self._make_network(self._spec,
                                                resolve(self.backend_), 0)
             self.network_.set_weights(weights)
+            for layer in self.network_.layers:
+                if hasattr(layer, "rng"):
+                    layer.rng.bit_generator.state = next(noise_states)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

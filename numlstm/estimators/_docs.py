@@ -38,7 +38,7 @@ TRAINING_PARAMETERS = """    return_sequences : bool, default=False
     shuffle : bool, default=True
     alpha : float, default=0.0
         L2 penalty ``alpha / (2 n) * ||W||^2`` on the weight matrices (``n``
-        the sequences in the batch), as in ``MLPRegressor``.
+        the batch's summed sample weights), as in ``MLPRegressor``.
     momentum : float, default=0.9
         For ``solver='sgd'``.
     nesterovs_momentum : bool, default=True

@@ -122,7 +122,8 @@ def pad_targets(y, lengths, dtype=None, name: str = "y"):
                 raise ValueError(f"{name}[{k}] has {len(v)} steps but X[{k}] "
                                  f"has {n}.")
         T = int(lengths.max())
-        out = np.zeros((len(ys), T, *ys[0].shape[1:]), dtype=ys[0].dtype)
+        out = np.zeros((len(ys), T, *ys[0].shape[1:]),
+                       dtype=np.result_type(*ys))
         for k, v in enumerate(ys):
             out[k, :len(v)] = v
         return out

@@ -41,6 +41,8 @@ class _StackedLSTM(BaseLSTMEstimator):
             warm_start=warm_start, backend=backend, dtype=dtype)
         self.hidden_layer_sizes = hidden_layer_sizes
 
+    _sizes_param = "hidden_layer_sizes"
+
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
         return (sizes,) if not hasattr(sizes, "__iter__") else tuple(sizes)

@@ -44,6 +44,9 @@ class FlatParameters:
         self.size = size
         self.theta = backend.zeros(size, self.dtype)
         self.grad = backend.zeros(size, self.dtype)
+        #: a copy of ``theta`` taken before each update, to undo one that
+        #: overflows (see :func:`numlstm.nn.train_step`)
+        self.backup = backend.zeros(size, self.dtype)
         self.views = self._views(self.theta)
         self.grad_views = self._views(self.grad)
 

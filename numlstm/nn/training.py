@@ -18,22 +18,24 @@ def sequence_weights(sample_weight, lengths, n_steps: int):
 
 
 def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
-                      alpha: float = 0.0) -> float:
+                      alpha: float = 0.0, training: bool = True) -> float:
     """Forward and backward over one batch; return the loss.
 
     The gradient of the returned loss lands in ``network.params.grad``.
     Per-step outputs of ragged sequences are masked: padded steps have weight
     0. ``alpha`` adds the L2 penalty ``alpha / (2 n) * ||W||^2`` over the weight
-    matrices (not the biases), ``n`` the number of sequences in the batch:
-    scikit-learn's ``MLPRegressor`` convention, so one ``alpha`` means the
-    same whatever the batch size.
+    matrices (not the biases), ``n`` the sum of the batch's sample weights
+    (its number of sequences when unweighted): scikit-learn's
+    ``MLPRegressor`` convention, so one ``alpha`` means the same whatever the
+    batch size. ``training=False`` turns dropout off, which makes the loss a
+    deterministic function of the weights.
     """
     X = network.backend.asarray(X, network.dtype)
     n = X.shape[0]
     if X.ndim == 3:
         lengths = network.check_lengths(lengths, n, X.shape[1])
     sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight)
-    out = network.forward(X, lengths, training=True)
+    out = network.forward(X, lengths, training=training)
     if out.ndim == 3:
         weights = sequence_weights(sw, lengths, out.shape[1])
     else:
@@ -41,7 +43,7 @@ def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
     value, grad = loss(network.backend, out, y, weights)
     network.backward(grad)
     if alpha:
-        value += _add_l2(network, alpha / n)
+        value += _add_l2(network, alpha / float(np.sum(sw)))
     return value
 
 
@@ -76,5 +78,13 @@ def train_step(network, loss, optimizer, X, y, lengths=None,
             f"training diverged: loss={value}, gradient norm={norm}; the "
             "weights are those before this step. Lower learning_rate_init, "
             "set clip_norm, or scale the data.")
-    optimizer.step(network.params.theta, grad)
+    theta, backup = network.params.theta, network.params.backup
+    backup[:] = theta
+    optimizer.step(theta, grad)
+    if not math.isfinite(network.backend.global_norm(theta)):
+        theta[:] = backup
+        raise DivergenceError(
+            f"training diverged: the update overflowed (loss={value}, gradient "
+            f"norm={norm}); the weights are those before this step. Lower "
+            "learning_rate_init, set clip_norm, or scale the data.")
     return value
