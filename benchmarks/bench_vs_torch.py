@@ -43,6 +43,7 @@ import numba  # noqa: E402
 import scipy  # noqa: E402
 import scipy.linalg.blas  # noqa: E402
 import torch  # noqa: E402
+from _cpuload import OtherCPU, wait_for_quiet  # noqa: E402 (next to this file)
 
 from numlstm.backends import resolve  # noqa: E402
 
@@ -150,47 +151,6 @@ def sgemm_peak(n: int = 2048) -> tuple[float, float]:
     sgemm = scipy.linalg.blas.sgemm
     t_sp, _ = time_median(lambda: sgemm(1.0, af, bf), 1.0, 10, warmup=2)
     return flops / t_np / 1e9, flops / t_sp / 1e9
-
-
-class OtherCPU:
-    """CPU time used by other processes while a block runs (``/proc/stat``).
-
-    Two cores shared with someone's test run make thread pools wait on
-    descheduled threads; this column shows when that happened. The value is
-    in percent of one core, averaged over the block's wall time.
-    """
-
-    def __enter__(self):
-        self.t0, self.busy0, self.own0 = self._snap()
-        return self
-
-    def __exit__(self, *exc):
-        t1, busy1, own1 = self._snap()
-        wall = max(t1 - self.t0, 1e-9)
-        other = (busy1 - self.busy0) - (own1 - self.own0)
-        self.percent = max(0.0, 100.0 * other / wall) if busy1 >= 0 else float("nan")
-
-    @staticmethod
-    def _snap():
-        try:
-            with open("/proc/stat") as f:
-                fields = [int(x) for x in f.readline().split()[1:]]
-            # user nice system idle iowait irq softirq ...
-            busy = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6])
-            busy /= os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            busy = -1.0
-        return time.perf_counter(), busy, time.process_time()
-
-
-def wait_for_quiet(max_wait: float) -> None:
-    """Wait (up to ``max_wait`` s) until other processes leave the CPUs idle."""
-    deadline = time.monotonic() + max_wait
-    while time.monotonic() < deadline:
-        with OtherCPU() as others:
-            time.sleep(2.0)
-        if others.percent < 10.0:
-            return
 
 
 def print_machine(n_threads: int, peak_np: float, peak_sp: float,

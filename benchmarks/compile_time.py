@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _cpuload import OtherCPU, wait_for_quiet
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
@@ -103,8 +105,9 @@ def compile_times() -> None:
         env = child_env(cache)
         runs = []
         for label in ("cold", "warm"):
-            payload, wall = run_child(CHILD, env)
-            runs.append((label, json.loads(payload), wall))
+            with OtherCPU() as others:
+                payload, wall = run_child(CHILD, env)
+            runs.append((label, json.loads(payload), wall, others.percent))
         n_files = sum(1 for p in Path(cache).rglob("*") if p.suffix in
                       (".nbi", ".nbc"))
     print("## First call of lstm_forward + lstm_backward (B, T, D, H = 2, 3, 4, 5)\n")
@@ -112,33 +115,38 @@ def compile_times() -> None:
           f"cache files (.nbi/.nbc).\n")
     print("| cache | dtype | forward s | backward s | forward+backward s |")
     print("|---|---|---:|---:|---:|")
-    for label, res, _ in runs:
+    for label, res, _, _ in runs:
         for dtype, f, b in res["kernels"]:
             print(f"| {label} | {dtype} | {f:.3f} | {b:.3f} | {f + b:.3f} |")
     print()
-    for label, res, wall in runs:
+    for label, res, wall, other in runs:
         total = sum(f + b for _, f, b in res["kernels"])
         print(f"- {label}: import + resolve('cpu') {res['import_and_resolve']:.3f} s, "
-              f"first calls, both dtypes {total:.3f} s, whole process {wall:.2f} s")
+              f"first calls, both dtypes {total:.3f} s, whole process {wall:.2f} s "
+              f"(other processes used {other:.0f}% of a core meanwhile)")
     print()
 
 
 def import_times(repeats: int) -> None:
     env = child_env()
-    base = statistics.median(run_child("print('RESULT 0')", env)[1]
-                             for _ in range(repeats))
+    rows = []
+    with OtherCPU() as others:
+        base = statistics.median(run_child("print('RESULT 0')", env)[1]
+                                 for _ in range(repeats))
+        for mod in ("numlstm", "numlstm.backends.cpu", "numba"):
+            stmt, walls = [], []
+            for _ in range(repeats):
+                payload, wall = run_child(IMPORT_CHILD.format(mod=mod), env)
+                stmt.append(float(payload))
+                walls.append(wall)
+            rows.append((mod, statistics.median(stmt), statistics.median(walls)))
     print(f"## Import time (median of {repeats} fresh processes)\n")
-    print(f"Bare interpreter start-up (`python -c pass`): {base:.3f} s.\n")
+    print(f"Bare interpreter start-up (`python -c pass`): {base:.3f} s. "
+          f"Other processes used {others.percent:.0f}% of a core meanwhile.\n")
     print("| module | import statement s | whole `python -c \"import ...\"` s |")
     print("|---|---:|---:|")
-    for mod in ("numlstm", "numlstm.backends.cpu", "numba"):
-        stmt, walls = [], []
-        for _ in range(repeats):
-            payload, wall = run_child(IMPORT_CHILD.format(mod=mod), env)
-            stmt.append(float(payload))
-            walls.append(wall)
-        print(f"| {mod} | {statistics.median(stmt):.3f} | "
-              f"{statistics.median(walls):.3f} |")
+    for mod, t_stmt, t_wall in rows:
+        print(f"| {mod} | {t_stmt:.3f} | {t_wall:.3f} |")
     print()
 
 
@@ -146,7 +154,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=5,
                    help="fresh processes per import measurement (default 5)")
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                   help="first wait up to SECONDS for other processes to go idle")
     args = p.parse_args(argv)
+    if args.wait_quiet > 0:
+        wait_for_quiet(args.wait_quiet)
     import numba
     import numpy
 
