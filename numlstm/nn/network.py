@@ -1,4 +1,4 @@
-"""A sequential network over one flat parameter vector."""
+"""Networks over one flat parameter vector: the shared base and Sequential."""
 
 from __future__ import annotations
 
@@ -7,59 +7,44 @@ from collections import Counter
 import numpy as np
 
 from ..backends import resolve
-from .layers import Layer
+from .layers import LSTM, Layer
 from .parameters import FlatParameters
 
 
-class Sequential:
-    """Layers applied one after the other, sharing one flat weight vector.
+class Network:
+    """Named layers sharing one flat weight vector (the base of every network).
 
-    Weight names follow the canonical layout: ``{kind}.{index}.{name}``
-    (``lstm.0.W_ih``), the index dropped for a kind that occurs once unless
-    the kind is always indexed (LSTM layers are), so a single output layer
-    is ``dense.W``.
+    Binds each layer to its views of ``params.theta`` and ``params.grad``
+    under the canonical names ``{prefix}.{name}``, seeds the initial weights,
+    and checks lengths and weights. Subclasses define ``forward`` and
+    ``backward``.
 
     Parameters
     ----------
-    layers : list of Layer
+    named_layers : list of (str, Layer)
+        Each layer with the prefix of its weight names, in layout order.
     dtype : {'float32', 'float64'}
     backend : str or backend object
         Passed to :func:`numlstm.backends.resolve` when a string.
     random_state : int, numpy SeedSequence or None
         Seeds the initial weights and the dropout masks; the same seed gives
         the same numbers.
-
-    Notes
-    -----
-    Arrays returned by :meth:`forward` and :meth:`backward` may be buffers of
-    the layers, overwritten by the next call: copy what must outlive it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from numlstm.nn import LSTM, Dense, Sequential
-    >>> net = Sequential([LSTM(2, 8), Dense(8, 1)], dtype="float64",
-    ...                  random_state=0)
-    >>> list(net.get_weights())
-    ['lstm.0.W_ih', 'lstm.0.W_hh', 'lstm.0.b', 'dense.W', 'dense.b']
-    >>> net.forward(np.zeros((3, 4, 2))).shape
-    (3, 1)
     """
 
-    def __init__(self, layers: list[Layer], dtype="float32", backend="auto",
+    def __init__(self, named_layers, dtype="float32", backend="auto",
                  random_state=None) -> None:
-        self.layers = list(layers)
+        self.prefixes = [prefix for prefix, _ in named_layers]
+        self.layers = [layer for _, layer in named_layers]
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
         self.backend = resolve(backend) if isinstance(backend, str) else backend
-        self.prefixes = _layer_prefixes(self.layers)
         shapes = {}
-        for prefix, layer in zip(self.prefixes, self.layers, strict=False):
+        for prefix, layer in named_layers:
             for name, shape in layer.param_shapes().items():
                 shapes[f"{prefix}.{name}"] = shape
         self.params = FlatParameters(shapes, self.dtype, self.backend)
-        for prefix, layer in zip(self.prefixes, self.layers, strict=False):
+        for prefix, layer in named_layers:
             names = layer.param_shapes()
             layer.bind(self.backend,
                        {n: self.params.views[f"{prefix}.{n}"] for n in names},
@@ -83,24 +68,10 @@ class Sequential:
             if hasattr(layer, "rng"):
                 layer.rng = noise
 
-    def forward(self, X, lengths=None, training: bool = False):
-        """Apply every layer; ``X`` is ``(B, T, D)`` (or ``(B, D)``).
-
-        ``lengths`` (B,) gives each sequence's number of real steps
-        (default: all ``T``).
-        """
-        X = self.backend.asarray(X, self.dtype)
-        if X.ndim == 3:
-            lengths = self.check_lengths(lengths, X.shape[0], X.shape[1])
-        for layer in self.layers:
-            X = layer.forward(X, lengths, training)
-        return X
-
-    def backward(self, dY):
-        """Backpropagate ``dY``; gradients land in ``params.grad``."""
-        for layer in reversed(self.layers):
-            dY = layer.backward(dY)
-        return dY
+    def output_lengths(self, lengths, outputs):
+        """Real steps of each sequence of per-step ``outputs`` (for the loss
+        mask): by default the input's lengths."""
+        return lengths
 
     @staticmethod
     def check_lengths(lengths, n_samples: int, n_steps: int):
@@ -117,6 +88,12 @@ class Sequential:
                              f"{lengths.min()}..{lengths.max()}")
         return np.ascontiguousarray(lengths, dtype=np.int64)
 
+    def prepare_input(self, X, lengths):
+        X = self.backend.asarray(X, self.dtype)
+        if X.ndim == 3:
+            lengths = self.check_lengths(lengths, X.shape[0], X.shape[1])
+        return X, lengths
+
     def get_weights(self) -> dict:
         """A copy of every weight, canonical name -> array, in layout order."""
         return self.params.to_dict()
@@ -124,6 +101,83 @@ class Sequential:
     def set_weights(self, weights: dict) -> None:
         """Load weights after checking every name and shape."""
         self.params.load_dict(weights)
+
+
+class Sequential(Network):
+    """Layers applied one after the other, sharing one flat weight vector.
+
+    Weight names follow the canonical layout: ``{kind}.{index}.{name}``
+    (``lstm.0.W_ih``), the index dropped for a kind that occurs once unless
+    the kind is always indexed (LSTM layers are), so a single output layer
+    is ``dense.W``.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    dtype, backend, random_state
+        As :class:`Network`.
+
+    Notes
+    -----
+    Arrays returned by :meth:`forward` and :meth:`backward` may be buffers of
+    the layers, overwritten by the next call: copy what must outlive it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlstm.nn import LSTM, Dense, Sequential
+    >>> net = Sequential([LSTM(2, 8), Dense(8, 1)], dtype="float64",
+    ...                  random_state=0)
+    >>> list(net.get_weights())
+    ['lstm.0.W_ih', 'lstm.0.W_hh', 'lstm.0.b', 'dense.W', 'dense.b']
+    >>> net.forward(np.zeros((3, 4, 2))).shape
+    (3, 1)
+    """
+
+    def __init__(self, layers: list[Layer], dtype="float32", backend="auto",
+                 random_state=None) -> None:
+        layers = list(layers)
+        super().__init__(list(zip(_layer_prefixes(layers), layers, strict=True)),
+                         dtype, backend, random_state)
+
+    def forward(self, X, lengths=None, training: bool = False, targets=None):
+        """Apply every layer; ``X`` is ``(B, T, D)`` (or ``(B, D)``).
+
+        ``lengths`` (B,) gives each sequence's number of real steps
+        (default: all ``T``). ``targets`` is accepted for the common network
+        interface and unused.
+        """
+        X, lengths = self.prepare_input(X, lengths)
+        for layer in self.layers:
+            X = layer.forward(X, lengths, training)
+        return X
+
+    def backward(self, dY):
+        """Backpropagate ``dY``; gradients land in ``params.grad``."""
+        for layer in reversed(self.layers):
+            dY = layer.backward(dY)
+        return dY
+
+    def forward_stateful(self, X, states=None):
+        """Forward from given LSTM states, returning the states reached.
+
+        ``states`` is a list with one ``(h, c)`` pair per LSTM layer (None:
+        zeros). Every sequence of ``X`` runs all its steps. Used to generate
+        step by step; no dropout, no backward.
+        """
+        X, lengths = self.prepare_input(X, None)
+        n_lstm = sum(isinstance(layer, LSTM) for layer in self.layers)
+        states = states or [(None, None)] * n_lstm
+        out_states, k = [], 0
+        for layer in self.layers:
+            if isinstance(layer, LSTM):
+                h0, c0 = states[k]
+                X = layer.forward(X, lengths, False, h0=h0, c0=c0)
+                out_states.append((layer.h_n.copy(), layer.c_n.copy()))
+                k += 1
+            else:
+                X = layer.forward(X, lengths, False)
+        return X, out_states
 
 
 def _layer_prefixes(layers) -> list[str]:

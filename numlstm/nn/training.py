@@ -30,14 +30,13 @@ def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
     batch size. ``training=False`` turns dropout off, which makes the loss a
     deterministic function of the weights.
     """
-    X = network.backend.asarray(X, network.dtype)
+    X, lengths = network.prepare_input(X, lengths)
     n = X.shape[0]
-    if X.ndim == 3:
-        lengths = network.check_lengths(lengths, n, X.shape[1])
     sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight)
-    out = network.forward(X, lengths, training=training)
+    out = network.forward(X, lengths, training=training, targets=y)
     if out.ndim == 3:
-        weights = sequence_weights(sw, lengths, out.shape[1])
+        weights = sequence_weights(sw, network.output_lengths(lengths, out),
+                                   out.shape[1])
     else:
         weights = sw
     value, grad = loss(network.backend, out, y, weights)
