@@ -214,3 +214,9 @@ def test_same_seed_same_training_bit_for_bit():
             train_step(net, MeanSquaredError(), opt, X, y, clip_norm=1.0)
         thetas.append(net.params.theta.copy())
     np.testing.assert_array_equal(thetas[0], thetas[1])
+
+
+def test_mismatched_layer_widths_raise():
+    with pytest.raises(ValueError, match="layer 1 .*takes 5 features but "
+                                         "layer 0 gives 4"):
+        Sequential([LSTM(3, 4), Dense(5, 1)])

@@ -3,20 +3,23 @@
 Knows nothing of scikit-learn; reaches kernels only through a backend object.
 """
 
+from .bidirectional import BidirectionalLSTM
 from .layers import LSTM, Dense, Dropout, Layer
 from .losses import (
-                     Loss,
-                     MeanSquaredError,
-                     SigmoidBinaryCrossEntropy,
-                     SoftmaxCrossEntropy,
+    Loss,
+    MeanSquaredError,
+    SigmoidBinaryCrossEntropy,
+    SoftmaxCrossEntropy,
 )
-from .network import Sequential
+from .network import Network, Sequential
 from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .parameters import FlatParameters
+from .seq2seq import EncoderDecoder
 from .training import DivergenceError, loss_and_gradient, train_step
 
 __all__ = [
-    "LSTM", "Dense", "Dropout", "Layer", "Sequential", "FlatParameters",
+    "LSTM", "BidirectionalLSTM", "Dense", "Dropout", "Layer",
+    "Network", "Sequential", "EncoderDecoder", "FlatParameters",
     "Loss", "MeanSquaredError", "SoftmaxCrossEntropy", "SigmoidBinaryCrossEntropy",
     "Optimizer", "SGD", "Adam", "RMSprop",
     "DivergenceError", "loss_and_gradient", "train_step",

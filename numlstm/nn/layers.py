@@ -74,7 +74,7 @@ class LSTM(Layer):
     def __init__(self, input_size: int, hidden_size: int,
                  return_sequences: bool = False) -> None:
         self.input_size = int(input_size)
-        self.hidden_size = int(hidden_size)
+        self.hidden_size = self.output_size = int(hidden_size)
         self.return_sequences = bool(return_sequences)
         self._shape = None
 

@@ -89,6 +89,7 @@ class Network:
         return np.ascontiguousarray(lengths, dtype=np.int64)
 
     def prepare_input(self, X, lengths):
+        """``X`` as a contiguous array of the network dtype, ``lengths`` checked."""
         X = self.backend.asarray(X, self.dtype)
         if X.ndim == 3:
             lengths = self.check_lengths(lengths, X.shape[0], X.shape[1])
@@ -137,6 +138,7 @@ class Sequential(Network):
     def __init__(self, layers: list[Layer], dtype="float32", backend="auto",
                  random_state=None) -> None:
         layers = list(layers)
+        _check_widths(layers)
         super().__init__(list(zip(_layer_prefixes(layers), layers, strict=True)),
                          dtype, backend, random_state)
 
@@ -178,6 +180,18 @@ class Sequential(Network):
             else:
                 X = layer.forward(X, lengths, False)
         return X, out_states
+
+
+def _check_widths(layers) -> None:
+    """Each layer's input size must be the previous layer's output size."""
+    width, source = None, None
+    for k, layer in enumerate(layers):
+        size = getattr(layer, "input_size", None)
+        if size is not None and width is not None and size != width:
+            raise ValueError(f"layer {k} ({type(layer).__name__}) takes "
+                             f"{size} features but layer {source} gives {width}")
+        if getattr(layer, "output_size", None) is not None:
+            width, source = layer.output_size, k
 
 
 def _layer_prefixes(layers) -> list[str]:

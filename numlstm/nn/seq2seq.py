@@ -1,0 +1,191 @@
+"""Encoder-decoder network: a sequence in, a sequence of another length out."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .layers import LSTM, Dense, Dropout, Layer
+from .network import Network
+
+DECODERS = ("repeat", "teacher_forcing")
+
+
+class StartInput(Layer):
+    """The learned first input of a teacher-forced decoder (``decoder.start``)."""
+
+    kind = "decoder"
+
+    def __init__(self, size: int) -> None:
+        self.size = int(size)
+
+    def param_shapes(self) -> dict:
+        return {"start": (self.size,)}
+
+    def initialize(self, rng) -> None:
+        self.weights["start"][...] = 0.0
+
+
+class EncoderDecoder(Network):
+    """LSTM encoder, LSTM decoder, time-distributed dense output.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Features per input step.
+    encoder_sizes : tuple of int
+        Hidden units of the stacked encoder layers.
+    decoder_size : int
+    n_outputs : int
+        Outputs per decoder step (values, or logits of the classes).
+    n_steps_out : int
+        Decoder steps.
+    decoder : {'repeat', 'teacher_forcing'}
+        'repeat' feeds the encoder's final hidden state to every decoder step
+        (Keras' RepeatVector); the decoder starts from a zero state.
+        'teacher_forcing' starts the decoder from the encoder's final state
+        (so ``decoder_size`` must equal the last encoder size) and feeds it
+        the previous target while training, its own previous prediction when
+        generating (``targets=None``), and a learned start input
+        ``decoder.start`` at the first step.
+    feedback : {'values', 'classes'}
+        What a teacher-forced decoder is fed: the previous values, or the
+        one-hot code of the previous class among ``n_classes``.
+    n_classes : int
+        For ``feedback='classes'``.
+    dropout : float
+        Dropout on the decoder's outputs while training.
+    dtype, backend, random_state
+        As :class:`Network`.
+
+    Weights: ``encoder.{k}.W_ih/W_hh/b``, ``decoder.0.W_ih/W_hh/b``,
+    ``decoder.start`` (teacher forcing only), ``dense.W``, ``dense.b``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlstm.nn import EncoderDecoder
+    >>> net = EncoderDecoder(3, (8,), 8, 2, n_steps_out=4, dtype="float64",
+    ...                      random_state=0)
+    >>> net.forward(np.ones((5, 6, 3))).shape
+    (5, 4, 2)
+    """
+
+    def __init__(self, n_inputs, encoder_sizes, decoder_size, n_outputs,
+                 n_steps_out, decoder="repeat", feedback="values", n_classes=0,
+                 dropout=0.0, dtype="float32", backend="auto",
+                 random_state=None) -> None:
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+        encoder_sizes = tuple(encoder_sizes)
+        if decoder == "teacher_forcing" and decoder_size != encoder_sizes[-1]:
+            raise ValueError(
+                "teacher_forcing starts the decoder from the encoder's final "
+                f"state: decoder_units ({decoder_size}) must equal the last "
+                f"encoder_units ({encoder_sizes[-1]}).")
+        self.mode, self.feedback = decoder, feedback
+        self.n_classes, self.n_steps_out = int(n_classes), int(n_steps_out)
+        self.encoder, width = [], n_inputs
+        for k, size in enumerate(encoder_sizes):
+            self.encoder.append(LSTM(width, size,
+                                     return_sequences=k < len(encoder_sizes) - 1))
+            width = size
+        if decoder == "repeat":
+            self.feedback_size = 0
+            dec_in = width
+        else:
+            self.feedback_size = self.n_classes if feedback == "classes" \
+                else n_outputs
+            dec_in = self.feedback_size
+        self.decoder = LSTM(dec_in, decoder_size, return_sequences=True)
+        self.dropout = Dropout(dropout) if dropout > 0 else None
+        self.dense = Dense(decoder_size, n_outputs)
+        named = [(f"encoder.{k}", layer) for k, layer in enumerate(self.encoder)]
+        named.append(("decoder.0", self.decoder))
+        if decoder == "teacher_forcing":
+            self.start = StartInput(dec_in)
+            named.append(("decoder", self.start))
+        if self.dropout is not None:
+            named.append(("dropout", self.dropout))
+        named.append(("dense", self.dense))
+        super().__init__(named, dtype, backend, random_state)
+
+    def output_lengths(self, lengths, outputs):
+        return np.full(outputs.shape[0], outputs.shape[1], dtype=np.int64)
+
+    def forward(self, X, lengths=None, training: bool = False, targets=None):
+        """Outputs ``(B, n_steps_out, n_outputs)``.
+
+        With teacher forcing, ``targets`` (as given to the loss) are fed to
+        the decoder; without them the decoder feeds itself its predictions.
+        """
+        X, lengths = self.prepare_input(X, lengths)
+        h = X
+        for layer in self.encoder:
+            h = layer.forward(h, lengths, training)
+        B, T = X.shape[0], self.n_steps_out
+        full = np.full(B, T, dtype=np.int64)
+        last = self.encoder[-1]
+        if self.mode == "repeat":
+            H = self.decoder.forward(np.repeat(h[:, None, :], T, axis=1), full,
+                                     training)
+        elif targets is not None:
+            H = self.decoder.forward(self._teacher_inputs(targets), full,
+                                     training, h0=last.h_n, c0=last.c_n)
+        else:
+            return self._generate(last.h_n.copy(), last.c_n.copy())
+        if self.dropout is not None:
+            H = self.dropout.forward(H, full, training)
+        return self.dense.forward(H, full, training)
+
+    def backward(self, dY):
+        dH = self.dense.backward(dY)
+        if self.dropout is not None:
+            dH = self.dropout.backward(dH)
+        d_in = self.decoder.backward(dH)
+        if self.mode == "repeat":
+            dX = self.encoder[-1].backward(np.ascontiguousarray(d_in.sum(axis=1)))
+        else:
+            self.start.grads["start"][...] = d_in[:, 0, :].sum(axis=0)
+            dX = self.encoder[-1].backward(self.decoder.dh0,
+                                           dc_n=self.decoder.dc0)
+        for layer in reversed(self.encoder[:-1]):
+            dX = layer.backward(dX)
+        return dX
+
+    def _one_hot(self, codes):
+        return np.eye(self.n_classes, dtype=self.dtype)[codes]
+
+    def _teacher_inputs(self, targets):
+        """Start input, then the targets shifted one step: ``(B, T, F)``."""
+        Y = np.asarray(targets)
+        if self.feedback == "classes":
+            codes = (Y[..., 0] if Y.ndim == 3 else Y).astype(np.int64)
+            prev = self._one_hot(codes[:, :-1])
+        else:
+            prev = Y[:, :-1].astype(self.dtype, copy=False)
+        start = np.broadcast_to(self.start.weights["start"],
+                                (len(Y), 1, self.feedback_size))
+        return np.ascontiguousarray(np.concatenate([start, prev], axis=1))
+
+    def _feedback_from_outputs(self, out):
+        """The next decoder input from the outputs of one step ``(B, 1, K)``."""
+        if self.feedback == "values":
+            return out
+        if out.shape[-1] == 1:
+            return self._one_hot((out[..., 0] > 0).astype(np.int64))
+        return self._one_hot(np.argmax(out, axis=-1))
+
+    def _generate(self, h, c):
+        B, T = len(h), self.n_steps_out
+        one = np.ones(B, dtype=np.int64)
+        x = np.ascontiguousarray(np.broadcast_to(
+            self.start.weights["start"], (B, 1, self.feedback_size)))
+        outs = np.empty((B, T, self.dense.output_size), dtype=self.dtype)
+        for t in range(T):
+            H = self.decoder.forward(x, one, False, h0=h, c0=c)
+            h, c = self.decoder.h_n.copy(), self.decoder.c_n.copy()
+            out = self.dense.forward(H, one, False)
+            outs[:, t] = out[:, 0]
+            x = np.ascontiguousarray(self._feedback_from_outputs(out),
+                                     dtype=self.dtype)
+        return outs
