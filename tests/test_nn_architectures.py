@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 import reference as ref
+
 from numlstm.nn import (
     BidirectionalLSTM,
     Dense,
