@@ -41,7 +41,7 @@ from ..nn import (
     loss_and_gradient,
     train_step,
 )
-from ._validation import check_sequences
+from ._validation import check_sequences, input_aligned_targets, unpad
 
 _SOLVERS = ("adam", "sgd", "rmsprop", "lbfgs")
 #: samples per forward call in predict (bounds the memory of the buffers)
@@ -113,6 +113,25 @@ class BaseLSTMEstimator(BaseEstimator):
         layers.append(Dense(width, spec["n_outputs"]))
         return Sequential(layers, dtype=spec["dtype"], backend=backend,
                           random_state=seed)
+
+    # ------------------------------------------------------------------
+    # per-step outputs
+
+    @property
+    def _per_step(self) -> bool:
+        """Whether the model outputs one value (or label) per step."""
+        return bool(self.return_sequences)
+
+    def _sequence_targets(self, y, seqs, dtype, reset):
+        """Per-step targets ``(n, T, ...)`` and their lengths."""
+        return input_aligned_targets(y, seqs, dtype)
+
+    def _output_lengths(self, seqs):
+        """Real steps of each per-step prediction for ``seqs``."""
+        return seqs.lengths
+
+    def _unpad_if_ragged(self, values, seqs):
+        return unpad(values, seqs.lengths) if seqs.ragged else values
 
     # ------------------------------------------------------------------
     # validation

@@ -2,7 +2,10 @@
 
 Each mixin turns ``y`` into the targets of one loss (``_encode_targets``),
 network outputs back into predictions, and scores. Per-step outputs
-(``return_sequences=True``) are scored over the real steps only.
+(``return_sequences=True``, or an encoder-decoder's output sequence) are
+scored over the real steps only. The estimator says which through two hooks
+of :class:`~numlstm.estimators._base.BaseLSTMEstimator`: ``_per_step`` and
+``_sequence_targets`` / ``_output_lengths``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sklearn.utils.validation import (
 )
 
 from ..nn import MeanSquaredError, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
-from ._validation import pad_targets, unpad
+from ._validation import check_n_samples
 
 
 def _real_steps(values, lengths):
@@ -27,40 +30,23 @@ def _real_steps(values, lengths):
     return values[mask]
 
 
-def _check_n_samples(Y, n, name="y"):
-    if len(Y) != n:
-        raise ValueError(f"X has {n} samples but {name} has {len(Y)}: every "
-                         "sequence needs its target.")
-
-
-def _sequence_targets(y, seqs, dtype, name="y"):
-    """Per-step targets ``(n, T, ...)`` aligned with the padded X."""
-    Y = pad_targets(y, seqs.lengths, dtype=dtype, name=name)
-    _check_n_samples(Y, len(seqs.X), name)
-    if Y.ndim < 2 or Y.shape[1] != seqs.X.shape[1]:
-        raise ValueError(
-            f"with return_sequences=True, {name} needs one target per time "
-            f"step, shape (n_samples, {seqs.X.shape[1]}[, n_outputs]); got "
-            f"{Y.shape}.")
-    return Y
-
-
 class LSTMRegressorMixin(RegressorMixin):
     """Regression outputs: mean squared error, identity output."""
 
     _loss = MeanSquaredError()
 
     def _encode_targets(self, y, seqs, reset, classes=None):
-        if self.return_sequences:
-            Y = np.array(_sequence_targets(y, seqs, self.dtype))
+        if self._per_step:
+            Y, lengths = self._sequence_targets(y, seqs, self.dtype, reset)
+            Y = np.array(Y, dtype=self.dtype)
             y_ndim = Y.ndim - 1
             Y = Y if Y.ndim == 3 else Y[:, :, None]
-            check_array(_real_steps(Y, seqs.lengths), input_name="y")
-            Y[np.arange(Y.shape[1])[None, :] >= seqs.lengths[:, None]] = 0.0
+            check_array(_real_steps(Y, lengths), input_name="y")
+            Y[np.arange(Y.shape[1])[None, :] >= lengths[:, None]] = 0.0
         else:
             Y = check_array(y, ensure_2d=False, dtype=self.dtype,
                             input_name="y")
-            _check_n_samples(Y, len(seqs.X))
+            check_n_samples(Y, len(seqs.X))
             y_ndim = Y.ndim
             if Y.ndim == 1:
                 Y = Y[:, None]
@@ -79,9 +65,9 @@ class LSTMRegressorMixin(RegressorMixin):
         """Predicted values: ``(n,)``/``(n, k)``, or per step ``(n, T[, k])``
         (a list of per-sequence arrays for ragged X)."""
         out, seqs = self._forward(X)
-        if self.return_sequences:
+        if self._per_step:
             out = out[..., 0] if self._y_ndim == 1 else out
-            return unpad(out, seqs.lengths) if seqs.ragged else out
+            return self._unpad_if_ragged(out, seqs)
         return out[:, 0] if self._y_ndim == 1 else out
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -90,19 +76,19 @@ class LSTMRegressorMixin(RegressorMixin):
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2 (over real steps for sequences)."""
-        if not self.return_sequences:
+        if not self._per_step:
             return super().score(X, y, sample_weight)
         out, seqs = self._forward(X)
         Y = self._encode_targets(y, seqs, reset=False)
         sw = _check_sample_weight(sample_weight, seqs.X, dtype=np.float64)
-        return self._r2(out, Y, seqs.lengths, sw)
+        return self._r2(out, Y, self._output_lengths(seqs), sw)
 
     def _score_encoded(self, X, lengths, Y, sw):
         out = np.asarray(self.network_.forward(X, lengths), dtype=np.float64)
-        return self._r2(out, Y, lengths, sw)
+        return self._r2(out, Y, self.network_.output_lengths(lengths, out), sw)
 
     def _r2(self, out, Y, lengths, sw):
-        if self.return_sequences:
+        if self._per_step:
             out, Y = _real_steps(out, lengths), _real_steps(Y, lengths)
             sw = np.repeat(sw, lengths)
         return float(r2_score(Y, out, sample_weight=sw))
@@ -121,15 +107,15 @@ class LSTMClassifierMixin(ClassifierMixin):
     more; labels of any type (``classes_`` holds them, sorted)."""
 
     def _encode_targets(self, y, seqs, reset, classes=None):
-        if self.return_sequences:
-            Y = _sequence_targets(y, seqs, None)
+        if self._per_step:
+            Y, lengths = self._sequence_targets(y, seqs, None, reset)
             if Y.ndim != 2:
                 raise ValueError(f"per-step labels must have shape (n_samples, "
                                  f"n_timesteps), got {Y.shape}.")
-            labels = _real_steps(Y, seqs.lengths)
+            labels = _real_steps(Y, lengths)
         else:
             Y = labels = column_or_1d(y, warn=True)
-            _check_n_samples(Y, len(seqs.X))
+            check_n_samples(Y, len(seqs.X))
         check_classification_targets(labels)
         if reset:
             self._set_classes(labels if classes is None else classes)
@@ -139,8 +125,8 @@ class LSTMClassifierMixin(ClassifierMixin):
                              f"(classes_={self.classes_.tolist()}): "
                              f"{unseen.tolist()}.")
         codes = np.zeros(Y.shape, dtype=np.int64)
-        if self.return_sequences:
-            mask = np.arange(Y.shape[1])[None, :] < seqs.lengths[:, None]
+        if self._per_step:
+            mask = np.arange(Y.shape[1])[None, :] < lengths[:, None]
             codes[mask] = np.searchsorted(self.classes_, labels)
         else:
             codes[:] = np.searchsorted(self.classes_, labels)
@@ -199,42 +185,39 @@ class LSTMClassifierMixin(ClassifierMixin):
         n_classes)`` (a list for ragged X); columns follow ``classes_``."""
         out, seqs = self._forward(X)
         proba = self._proba(out)
-        if self.return_sequences and seqs.ragged:
-            return unpad(proba, seqs.lengths)
-        return proba
+        return self._unpad_if_ragged(proba, seqs) if self._per_step else proba
 
     def predict(self, X):
         """Predicted labels ``(n,)``, or per step ``(n, T)`` (a list for
         ragged X)."""
         out, seqs = self._forward(X)
         labels = self.classes_[np.argmax(self._proba(out), axis=-1)]
-        if self.return_sequences and seqs.ragged:
-            return unpad(labels, seqs.lengths)
-        return labels
+        return self._unpad_if_ragged(labels, seqs) if self._per_step else labels
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy (over real steps for sequences)."""
-        if not self.return_sequences:
+        if not self._per_step:
             return super().score(X, y, sample_weight)
         out, seqs = self._forward(X)
         Y = self._encode_targets(y, seqs, reset=False)
         sw = _check_sample_weight(sample_weight, seqs.X, dtype=np.float64)
-        return self._accuracy(out, Y, seqs.lengths, sw)
+        return self._accuracy(out, Y, self._output_lengths(seqs), sw)
 
     def _score_encoded(self, X, lengths, Y, sw):
         out = np.asarray(self.network_.forward(X, lengths), dtype=np.float64)
-        return self._accuracy(out, Y, lengths, sw)
+        return self._accuracy(out, Y, self.network_.output_lengths(lengths, out),
+                              sw)
 
     def _accuracy(self, out, Y, lengths, sw):
         pred = np.argmax(self._proba(out), axis=-1)
         true = Y[..., 0].astype(np.int64) if len(self.classes_) == 2 else Y
-        if self.return_sequences:
+        if self._per_step:
             pred, true = _real_steps(pred, lengths), _real_steps(true, lengths)
             sw = np.repeat(sw, lengths)
         return float(accuracy_score(true, pred, sample_weight=sw))
 
     def _stratify_labels(self, Y):
-        if self.return_sequences:
+        if self._per_step:
             return None
         codes = Y[..., 0] if Y.ndim == 2 else Y
         _, counts = np.unique(codes, return_counts=True)

@@ -133,3 +133,21 @@ def pad_targets(y, lengths, dtype=None, name: str = "y"):
 def unpad(values, lengths):
     """Per-step outputs ``(n, T, ...)`` -> a list of ``(T_i, ...)`` arrays."""
     return [values[k, :n] for k, n in enumerate(lengths)]
+
+
+def check_n_samples(Y, n, name="y"):
+    if len(Y) != n:
+        raise ValueError(f"X has {n} samples but {name} has {len(Y)}: every "
+                         "sequence needs its target.")
+
+
+def input_aligned_targets(y, seqs, dtype):
+    """Per-step targets ``(n, T, ...)`` aligned with the padded X, and their
+    lengths (those of X): ``return_sequences=True``."""
+    Y = pad_targets(y, seqs.lengths, dtype=dtype)
+    check_n_samples(Y, len(seqs.X))
+    if Y.ndim < 2 or Y.shape[1] != seqs.X.shape[1]:
+        raise ValueError(
+            "with return_sequences=True, y needs one target per time step, "
+            f"shape (n_samples, {seqs.X.shape[1]}[, n_outputs]); got {Y.shape}.")
+    return Y, seqs.lengths
