@@ -6,6 +6,10 @@ imported when a backend is first resolved.
 
 from . import backends, datasets, nn
 from .estimators import (
+    BidirectionalLSTMClassifier,
+    BidirectionalLSTMRegressor,
+    EncoderDecoderLSTMClassifier,
+    EncoderDecoderLSTMRegressor,
     StackedLSTMClassifier,
     StackedLSTMRegressor,
     VanillaLSTMClassifier,
@@ -18,5 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "VanillaLSTMRegressor", "VanillaLSTMClassifier",
     "StackedLSTMRegressor", "StackedLSTMClassifier",
+    "BidirectionalLSTMRegressor", "BidirectionalLSTMClassifier",
+    "EncoderDecoderLSTMRegressor", "EncoderDecoderLSTMClassifier",
     "DivergenceError", "backends", "datasets", "nn", "__version__",
 ]

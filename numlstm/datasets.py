@@ -133,3 +133,47 @@ def make_windows(series, n_steps_in: int, n_steps_out: int = 1):
         y = y[:, :, 0]
         return X, (y[:, 0] if n_steps_out == 1 else y)
     return X, y
+
+
+#: the characters of :func:`make_addition`: digits, plus, and the space that
+#: pads numbers on the left
+ADDITION_ALPHABET = "0123456789+ "
+
+
+def make_addition(n_samples: int = 1000, n_terms: int = 3, largest: int = 50,
+                  random_state=None):
+    """The adding problem: ``"10+6+21"`` as characters in, ``" 37"`` out.
+
+    Each sample adds ``n_terms`` random integers in ``[1, largest]``. The
+    expression is right-aligned (left-padded with spaces) to a fixed width
+    and one-hot encoded over :data:`ADDITION_ALPHABET`; the sum is written
+    right-aligned to the width of the largest possible sum.
+
+    Returns
+    -------
+    X : ndarray (n_samples, T_in, 12), one-hot characters
+    y : ndarray (n_samples, T_out) of one-character strings
+
+    Examples
+    --------
+    >>> X, y = make_addition(2, n_terms=3, largest=50, random_state=0)
+    >>> X.shape, y.shape
+    ((2, 8, 12), (2, 3))
+    >>> expression = "".join(ADDITION_ALPHABET[i] for i in X[0].argmax(axis=1))
+    >>> int(eval(expression)) == int("".join(y[0]))
+    True
+    """
+    if n_terms < 1 or largest < 1:
+        raise ValueError("n_terms and largest must be >= 1")
+    rng = np.random.default_rng(random_state)
+    terms = rng.integers(1, largest + 1, size=(n_samples, n_terms))
+    width_in = n_terms * len(str(largest)) + n_terms - 1
+    width_out = len(str(n_terms * largest))
+    index = {c: k for k, c in enumerate(ADDITION_ALPHABET)}
+    X = np.zeros((n_samples, width_in, len(ADDITION_ALPHABET)))
+    y = np.empty((n_samples, width_out), dtype="<U1")
+    for k, row in enumerate(terms):
+        expression = "+".join(str(v) for v in row).rjust(width_in)
+        X[k, np.arange(width_in), [index[c] for c in expression]] = 1.0
+        y[k] = list(str(row.sum()).rjust(width_out))
+    return X, y

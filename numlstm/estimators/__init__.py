@@ -1,6 +1,8 @@
 """scikit-learn estimators, one family per LSTM architecture."""
 
 from ._base import BaseLSTMEstimator
+from .bidirectional import BidirectionalLSTMClassifier, BidirectionalLSTMRegressor
+from .encoder_decoder import EncoderDecoderLSTMClassifier, EncoderDecoderLSTMRegressor
 from .stacked import StackedLSTMClassifier, StackedLSTMRegressor
 from .vanilla import VanillaLSTMClassifier, VanillaLSTMRegressor
 
@@ -8,4 +10,6 @@ __all__ = [
     "BaseLSTMEstimator",
     "VanillaLSTMRegressor", "VanillaLSTMClassifier",
     "StackedLSTMRegressor", "StackedLSTMClassifier",
+    "BidirectionalLSTMRegressor", "BidirectionalLSTMClassifier",
+    "EncoderDecoderLSTMRegressor", "EncoderDecoderLSTMClassifier",
 ]

@@ -51,7 +51,7 @@ _PREDICT_CHUNK = 2048
 class BaseLSTMEstimator(BaseEstimator):
     """Shared machinery of the LSTM estimators (not for direct use)."""
 
-    def __init__(self, *, return_sequences=False, solver="adam",
+    def __init__(self, *, solver="adam",
                  learning_rate_init=1e-3, batch_size=32, max_iter=200, tol=1e-4,
                  n_iter_no_change=10, early_stopping=False,
                  validation_fraction=0.1, shuffle=True, alpha=0.0, momentum=0.9,
@@ -59,7 +59,6 @@ class BaseLSTMEstimator(BaseEstimator):
                  epsilon=1e-8, clip_norm=5.0, dropout=0.0, random_state=None,
                  verbose=False, warm_start=False, backend="auto",
                  dtype="float32"):
-        self.return_sequences = return_sequences
         self.solver = solver
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
@@ -99,17 +98,23 @@ class BaseLSTMEstimator(BaseEstimator):
                 "return_sequences": bool(self.return_sequences),
                 "dropout": float(self.dropout), "dtype": self.dtype}
 
+    def _recurrent_layer(self, spec: dict, width: int, size: int,
+                         return_sequences: bool):
+        """One recurrent layer of the stack (an :class:`LSTM` here)."""
+        return LSTM(width, size, return_sequences=return_sequences)
+
     def _make_network(self, spec: dict, backend, seed) -> Sequential:
-        """LSTM layer(s), dropout between them and before the dense output."""
+        """Recurrent layer(s), dropout after each, then the dense output."""
         layers, width = [], spec["n_inputs"]
         sizes = spec["hidden_sizes"]
         for k, size in enumerate(sizes):
             last = k == len(sizes) - 1
-            layers.append(LSTM(width, size, return_sequences=(
-                not last or spec["return_sequences"])))
+            layer = self._recurrent_layer(spec, width, size,
+                                          not last or spec["return_sequences"])
+            layers.append(layer)
             if spec["dropout"] > 0:
                 layers.append(Dropout(spec["dropout"]))
-            width = size
+            width = layer.output_size
         layers.append(Dense(width, spec["n_outputs"]))
         return Sequential(layers, dtype=spec["dtype"], backend=backend,
                           random_state=seed)

@@ -2,13 +2,15 @@
 
 
 def estimator_doc(summary: str, architecture: str, example: str,
-                  classifier: bool = False, weights: str = "") -> str:
+                  classifier: bool = False, weights: str = "",
+                  return_sequences: bool = True) -> str:
     """Assemble a class docstring: summary, parameters, attributes, example."""
     attributes = ATTRIBUTES
     if classifier:
         attributes = attributes.replace("    out_activation_ : str\n",
                                         CLASSES_DOC)
     return (summary + "\n    Parameters\n    ----------\n" + architecture
+            + (RETURN_SEQUENCES if return_sequences else "")
             + TRAINING_PARAMETERS + attributes + weights + example)
 
 
@@ -17,9 +19,12 @@ CLASSES_DOC = """    out_activation_ : str
         The labels, sorted.
 """
 
-TRAINING_PARAMETERS = """    return_sequences : bool, default=False
+RETURN_SEQUENCES = """    return_sequences : bool, default=False
         False: one output per sequence, from the state after its last real
         step. True: one output per time step.
+"""
+
+TRAINING_PARAMETERS = """\
     solver : {'adam', 'sgd', 'rmsprop', 'lbfgs'}, default='adam'
         'lbfgs' runs ``scipy.optimize.minimize(method='L-BFGS-B')`` on the
         flat weight vector with the exact gradient, on the whole data.

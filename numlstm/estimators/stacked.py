@@ -29,7 +29,7 @@ class _StackedLSTM(BaseLSTMEstimator):
                  random_state=None, verbose=False, warm_start=False,
                  backend="auto", dtype="float32"):
         super().__init__(
-            return_sequences=return_sequences, solver=solver,
+            solver=solver,
             learning_rate_init=learning_rate_init, batch_size=batch_size,
             max_iter=max_iter, tol=tol, n_iter_no_change=n_iter_no_change,
             early_stopping=early_stopping,
@@ -40,6 +40,7 @@ class _StackedLSTM(BaseLSTMEstimator):
             dropout=dropout, random_state=random_state, verbose=verbose,
             warm_start=warm_start, backend=backend, dtype=dtype)
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.return_sequences = return_sequences
 
     _sizes_param = "hidden_layer_sizes"
 

@@ -30,7 +30,7 @@ class _VanillaLSTM(BaseLSTMEstimator):
                  verbose=False, warm_start=False, backend="auto",
                  dtype="float32"):
         super().__init__(
-            return_sequences=return_sequences, solver=solver,
+            solver=solver,
             learning_rate_init=learning_rate_init, batch_size=batch_size,
             max_iter=max_iter, tol=tol, n_iter_no_change=n_iter_no_change,
             early_stopping=early_stopping,
@@ -41,6 +41,7 @@ class _VanillaLSTM(BaseLSTMEstimator):
             dropout=dropout, random_state=random_state, verbose=verbose,
             warm_start=warm_start, backend=backend, dtype=dtype)
         self.units = units
+        self.return_sequences = return_sequences
 
     def _hidden_sizes(self):
         return (self.units,)

@@ -1,0 +1,166 @@
+"""Encoder-decoder LSTM: a sequence in, a sequence of another length out."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..nn.seq2seq import DECODERS, EncoderDecoder
+from ._base import BaseLSTMEstimator
+from ._docs import estimator_doc
+from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
+from ._validation import check_n_samples
+
+_ARCH = """    encoder_units : int or tuple of int, default=100
+        Hidden units of the encoder LSTM (a tuple stacks encoder layers).
+    decoder_units : int, default=100
+        Hidden units of the decoder LSTM.
+    decoder : {'repeat', 'teacher_forcing'}, default='repeat'
+        'repeat' feeds the encoder's final hidden state to every decoder step
+        (Keras' RepeatVector). 'teacher_forcing' starts the decoder from the
+        encoder's final state (``decoder_units`` must equal the last encoder
+        size) and feeds it the previous target while training and its own
+        previous prediction at predict time, starting from a learned start
+        input.
+"""
+_WEIGHTS = """
+    Notes
+    -----
+    The number of output steps ``n_steps_out_`` is learned from ``y`` at fit.
+    Weights (``get_weights``): ``encoder.{k}.W_ih``, ``encoder.{k}.W_hh``,
+    ``encoder.{k}.b`` per encoder layer, ``decoder.0.W_ih``,
+    ``decoder.0.W_hh``, ``decoder.0.b``, ``decoder.start`` (teacher forcing
+    only: the first decoder input), ``dense.W`` and ``dense.b``; LSTM weights
+    in PyTorch's layout (gate order i, f, g, o).
+"""
+
+
+class _EncoderDecoderLSTM(BaseLSTMEstimator):
+    _sizes_param = "encoder_units"
+
+    def __init__(self, encoder_units=100, decoder_units=100, *, decoder="repeat",
+                 solver="adam", learning_rate_init=1e-3, batch_size=32,
+                 max_iter=200, tol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, validation_fraction=0.1, shuffle=True,
+                 alpha=0.0, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8, clip_norm=5.0, dropout=0.0,
+                 random_state=None, verbose=False, warm_start=False,
+                 backend="auto", dtype="float32"):
+        super().__init__(
+            solver=solver, learning_rate_init=learning_rate_init,
+            batch_size=batch_size, max_iter=max_iter, tol=tol,
+            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, shuffle=shuffle,
+            alpha=alpha, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
+            beta_2=beta_2, epsilon=epsilon, clip_norm=clip_norm,
+            dropout=dropout, random_state=random_state, verbose=verbose,
+            warm_start=warm_start, backend=backend, dtype=dtype)
+        self.encoder_units = encoder_units
+        self.decoder_units = decoder_units
+        self.decoder = decoder
+
+    def _hidden_sizes(self):
+        units = self.encoder_units
+        return (units,) if not hasattr(units, "__iter__") else tuple(units)
+
+    def _validate_hyperparameters(self):
+        super()._validate_hyperparameters()
+        d = self.decoder_units
+        if not (isinstance(d, numbers.Integral) and not isinstance(d, bool)
+                and d > 0):
+            raise ValueError(f"decoder_units must be a positive integer, got "
+                             f"{d!r}.")
+        if self.decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got "
+                             f"{self.decoder!r}.")
+        if self.decoder == "teacher_forcing" and \
+                d != self._hidden_sizes()[-1]:
+            raise ValueError(
+                "decoder='teacher_forcing' starts the decoder from the "
+                f"encoder's final state: decoder_units ({d}) must equal the "
+                f"last encoder_units ({self._hidden_sizes()[-1]}).")
+
+    # every output is a sequence of n_steps_out_ real steps
+    @property
+    def _per_step(self):
+        return True
+
+    def _sequence_targets(self, y, seqs, dtype, reset):
+        Y = np.asarray(y, dtype=dtype)
+        check_n_samples(Y, len(seqs.X))
+        if Y.ndim < 2 or Y.shape[1] == 0:
+            raise ValueError("y must hold one output sequence per sample, "
+                             "shape (n_samples, n_steps_out[, n_outputs]); "
+                             f"got {Y.shape}.")
+        if reset:
+            self.n_steps_out_ = Y.shape[1]
+        elif Y.shape[1] != self.n_steps_out_:
+            raise ValueError(f"y has {Y.shape[1]} output steps, but the model "
+                             f"was fitted with {self.n_steps_out_}.")
+        return Y, np.full(len(Y), Y.shape[1], dtype=np.int64)
+
+    def _output_lengths(self, seqs):
+        return np.full(len(seqs.X), self.n_steps_out_, dtype=np.int64)
+
+    def _unpad_if_ragged(self, values, seqs):
+        return values
+
+    def _network_spec(self, n_inputs, n_outputs):
+        classes = getattr(self, "classes_", None)
+        return {"n_inputs": n_inputs, "n_outputs": n_outputs,
+                "encoder_sizes": tuple(int(h) for h in self._hidden_sizes()),
+                "decoder_size": int(self.decoder_units),
+                "n_steps_out": int(self.n_steps_out_), "decoder": self.decoder,
+                "feedback": "values" if classes is None else "classes",
+                "n_classes": 0 if classes is None else len(classes),
+                "dropout": float(self.dropout), "dtype": self.dtype}
+
+    def _make_network(self, spec, backend, seed):
+        return EncoderDecoder(
+            spec["n_inputs"], spec["encoder_sizes"], spec["decoder_size"],
+            spec["n_outputs"], spec["n_steps_out"], decoder=spec["decoder"],
+            feedback=spec["feedback"], n_classes=spec["n_classes"],
+            dropout=spec["dropout"], dtype=spec["dtype"], backend=backend,
+            random_state=seed)
+
+
+class EncoderDecoderLSTMRegressor(LSTMRegressorMixin, _EncoderDecoderLSTM):
+    __doc__ = estimator_doc("""Encoder-decoder LSTM for sequence-to-sequence regression.
+
+    ``X (n, T_in, D)`` (or ragged) -> ``y (n, T_out)`` or ``(n, T_out, k)``;
+    ``predict`` returns the same shape. The loss is the mean squared error
+    over steps and outputs.
+""", _ARCH, weights=_WEIGHTS, return_sequences=False, example="""
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlstm import EncoderDecoderLSTMRegressor
+    >>> from numlstm.datasets import make_windows
+    >>> series = np.sin(np.arange(300) * 2 * np.pi / 12)
+    >>> X, y = make_windows(series, n_steps_in=24, n_steps_out=6)
+    >>> model = EncoderDecoderLSTMRegressor(16, 16, max_iter=3, random_state=0)
+    >>> model.fit(X, y).predict(X[:2]).shape
+    (2, 6)
+""")
+
+
+class EncoderDecoderLSTMClassifier(LSTMClassifierMixin, _EncoderDecoderLSTM):
+    __doc__ = estimator_doc("""Encoder-decoder LSTM for sequence-to-sequence labelling.
+
+    ``X (n, T_in, D)`` (or ragged) -> ``y (n, T_out)`` of labels of any type
+    (characters, say); ``predict`` returns ``(n, T_out)`` labels and
+    ``predict_proba`` ``(n, T_out, n_classes)``. The loss is the mean
+    cross-entropy over steps.
+""", _ARCH, classifier=True, weights=_WEIGHTS, return_sequences=False,
+        example="""
+    Examples
+    --------
+    >>> from numlstm import EncoderDecoderLSTMClassifier
+    >>> from numlstm.datasets import make_addition
+    >>> X, y = make_addition(64, n_terms=2, largest=9, random_state=0)
+    >>> model = EncoderDecoderLSTMClassifier(16, 16, max_iter=2, random_state=0)
+    >>> model.fit(X, y).predict(X[:1]).shape
+    (1, 2)
+""")
