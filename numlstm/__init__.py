@@ -10,6 +10,7 @@ from .estimators import (
     BidirectionalLSTMRegressor,
     EncoderDecoderLSTMClassifier,
     EncoderDecoderLSTMRegressor,
+    GenerativeLSTM,
     StackedLSTMClassifier,
     StackedLSTMRegressor,
     VanillaLSTMClassifier,
@@ -24,5 +25,6 @@ __all__ = [
     "StackedLSTMRegressor", "StackedLSTMClassifier",
     "BidirectionalLSTMRegressor", "BidirectionalLSTMClassifier",
     "EncoderDecoderLSTMRegressor", "EncoderDecoderLSTMClassifier",
+    "GenerativeLSTM",
     "DivergenceError", "backends", "datasets", "nn", "__version__",
 ]

@@ -3,6 +3,7 @@
 from ._base import BaseLSTMEstimator
 from .bidirectional import BidirectionalLSTMClassifier, BidirectionalLSTMRegressor
 from .encoder_decoder import EncoderDecoderLSTMClassifier, EncoderDecoderLSTMRegressor
+from .generative import GenerativeLSTM
 from .stacked import StackedLSTMClassifier, StackedLSTMRegressor
 from .vanilla import VanillaLSTMClassifier, VanillaLSTMRegressor
 
@@ -12,4 +13,5 @@ __all__ = [
     "StackedLSTMRegressor", "StackedLSTMClassifier",
     "BidirectionalLSTMRegressor", "BidirectionalLSTMClassifier",
     "EncoderDecoderLSTMRegressor", "EncoderDecoderLSTMClassifier",
+    "GenerativeLSTM",
 ]

@@ -342,7 +342,7 @@ class BaseLSTMEstimator(BaseEstimator):
                     weight += wb.sum()
                 self.n_iter_ += 1
                 self.t_ += n
-                self.loss_curve_.append(total / weight)
+                self.loss_curve_.append(float(total / weight))
                 self._update_no_improvement_count(val)
                 postfix = {"loss": f"{self.loss_curve_[-1]:.4g}"}
                 if val is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from sklearn.utils.validation import column_or_1d
 
 from ..nn.seq2seq import DECODERS, EncoderDecoder
 from ._base import BaseLSTMEstimator
@@ -27,7 +28,8 @@ _ARCH = """    encoder_units : int or tuple of int, default=100
 _WEIGHTS = """
     Notes
     -----
-    The number of output steps ``n_steps_out_`` is learned from ``y`` at fit.
+    The number of output steps ``n_steps_out_`` is learned from ``y`` at fit;
+    a 1-D ``y`` is a one-step output, and predictions are then 1-D too.
     Weights (``get_weights``): ``encoder.{k}.W_ih``, ``encoder.{k}.W_hh``,
     ``encoder.{k}.b`` per encoder layer, ``decoder.0.W_ih``,
     ``decoder.0.W_hh``, ``decoder.0.b``, ``decoder.start`` (teacher forcing
@@ -90,6 +92,10 @@ class _EncoderDecoderLSTM(BaseLSTMEstimator):
     def _sequence_targets(self, y, seqs, dtype, reset):
         Y = np.asarray(y, dtype=dtype)
         check_n_samples(Y, len(seqs.X))
+        if reset:
+            self._single_step = Y.ndim == 1
+        if Y.ndim == 1 and self._single_step:
+            Y = Y[:, None]
         if Y.ndim < 2 or Y.shape[1] == 0:
             raise ValueError("y must hold one output sequence per sample, "
                              "shape (n_samples, n_steps_out[, n_outputs]); "
@@ -105,7 +111,8 @@ class _EncoderDecoderLSTM(BaseLSTMEstimator):
         return np.full(len(seqs.X), self.n_steps_out_, dtype=np.int64)
 
     def _unpad_if_ragged(self, values, seqs):
-        return values
+        # a 1-D y is a one-step output sequence, predicted as 1-D again
+        return values[:, 0] if self._single_step else values
 
     def _network_spec(self, n_inputs, n_outputs):
         classes = getattr(self, "classes_", None)
@@ -147,6 +154,13 @@ class EncoderDecoderLSTMRegressor(LSTMRegressorMixin, _EncoderDecoderLSTM):
 
 
 class EncoderDecoderLSTMClassifier(LSTMClassifierMixin, _EncoderDecoderLSTM):
+    def _sequence_targets(self, y, seqs, dtype, reset):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            # a column of labels is a one-step output: as 1-D labels
+            y = column_or_1d(y, warn=True)
+        return super()._sequence_targets(y, seqs, dtype, reset)
+
     __doc__ = estimator_doc("""Encoder-decoder LSTM for sequence-to-sequence labelling.
 
     ``X (n, T_in, D)`` (or ragged) -> ``y (n, T_out)`` of labels of any type
