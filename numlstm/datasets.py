@@ -177,3 +177,45 @@ def make_addition(n_samples: int = 1000, n_terms: int = 3, largest: int = 50,
         X[k, np.arange(width_in), [index[c] for c in expression]] = 1.0
         y[k] = list(str(row.sum()).rjust(width_out))
     return X, y
+
+
+def make_rectangles(n_samples: int = 1000, random_state=None):
+    """Rectangles drawn point by point, the generative LSTM's classic problem.
+
+    Each sample is the 5 points ``(x, y)`` of a walk around an axis-aligned
+    rectangle: bottom-left, bottom-right, top-right, top-left, and back to
+    bottom-left. The corner lies in ``[0, 0.5)^2`` and width and height in
+    ``[0.1, 0.5)``.
+
+    Returns
+    -------
+    X : ndarray (n_samples, 5, 2)
+
+    Examples
+    --------
+    >>> X = make_rectangles(3, random_state=0)
+    >>> bool(np.allclose(X[:, 0], X[:, 4]) and np.allclose(X[:, 1, 1], X[:, 0, 1]))
+    True
+    """
+    rng = np.random.default_rng(random_state)
+    x0, y0 = rng.uniform(0.0, 0.5, size=(2, n_samples))
+    w, h = rng.uniform(0.1, 0.5, size=(2, n_samples))
+    xs = np.stack([x0, x0 + w, x0 + w, x0, x0], axis=1)
+    ys = np.stack([y0, y0, y0 + h, y0 + h, y0], axis=1)
+    return np.stack([xs, ys], axis=2)
+
+
+def make_seasonal_series(n_times: int = 600, period: int = 12, trend: float = 0.0,
+                         noise: float = 0.1, random_state=None):
+    """A seasonal series: two harmonics of ``period``, a trend and noise.
+
+    Examples
+    --------
+    >>> make_seasonal_series(48, period=12, random_state=0).shape
+    (48,)
+    """
+    rng = np.random.default_rng(random_state)
+    t = np.arange(n_times)
+    phase = 2 * np.pi * t / period
+    return (np.sin(phase) + 0.5 * np.cos(2 * phase + 0.3) + trend * t / period
+            + noise * rng.standard_normal(n_times))

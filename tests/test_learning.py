@@ -4,14 +4,22 @@ import numpy as np
 import pytest
 
 from numlstm import (
+    BidirectionalLSTMClassifier,
+    EncoderDecoderLSTMClassifier,
+    EncoderDecoderLSTMRegressor,
+    GenerativeLSTM,
     StackedLSTMRegressor,
     VanillaLSTMClassifier,
     VanillaLSTMRegressor,
 )
 from numlstm.datasets import (
+    make_addition,
     make_cumsum_threshold,
     make_damped_sine,
     make_echo_sequence,
+    make_rectangles,
+    make_seasonal_series,
+    make_windows,
 )
 
 pytestmark = pytest.mark.filterwarnings(
@@ -59,3 +67,89 @@ def test_lbfgs_reaches_a_lower_loss_than_50_adam_epochs():
     fun_lbfgs, theta_lbfgs = lbfgs.make_objective(X, y)
     assert fun_lbfgs(theta_lbfgs)[0] < fun_adam(theta_adam)[0]
     assert lbfgs.loss_curve_[-1] < 0.1 * adam.loss_curve_[-1]
+
+
+def test_bidirectional_cumsum_threshold_beats_forward_only():
+    X, y = make_cumsum_threshold(1000, 10, random_state=0)
+    X_new, y_new = make_cumsum_threshold(500, 10, random_state=1)
+    budget = dict(return_sequences=True, max_iter=10, learning_rate_init=1e-2)
+    scores = {}
+    for name, model in {
+        "bidirectional": BidirectionalLSTMClassifier(units=8, **budget),
+        "forward": VanillaLSTMClassifier(units=8, **budget),
+    }.items():
+        scores[name] = np.mean([model.set_params(random_state=seed).fit(X, y)
+                                .score(X_new, y_new) for seed in (0, 1, 2)])
+    assert scores["bidirectional"] >= 0.95
+    assert scores["bidirectional"] > scores["forward"]
+
+
+def test_encoder_decoder_solves_addition():
+    X, y = make_addition(3000, n_terms=3, largest=20, random_state=0)
+    X_new, y_new = make_addition(1000, n_terms=3, largest=20, random_state=1)
+    model = EncoderDecoderLSTMClassifier(48, 48, max_iter=40,
+                                         learning_rate_init=1e-2,
+                                         random_state=0).fit(X, y)
+    exact = np.mean((model.predict(X_new) == y_new).all(axis=1))
+    assert exact >= 0.95
+
+
+def test_encoder_decoder_forecast_beats_seasonal_naive():
+    series = make_seasonal_series(800, period=12, random_state=0)
+    X, y = make_windows(series[:600], n_steps_in=24, n_steps_out=6)
+    X_new, y_new = make_windows(series[600 - 24:], n_steps_in=24, n_steps_out=6)
+    model = EncoderDecoderLSTMRegressor(32, 32, max_iter=40,
+                                        learning_rate_init=1e-2,
+                                        random_state=0).fit(X, y)
+    naive = X_new[:, 12:18, 0]  # the same steps one period earlier
+    mae = np.mean(np.abs(model.predict(X_new) - y_new))
+    assert mae < 0.9 * np.mean(np.abs(naive - y_new))
+
+
+def make_text(n_chars, rng, words):
+    """Words drawn with Zipf frequencies, separated by spaces."""
+    p = 1.0 / np.arange(1, len(words) + 1)
+    p /= p.sum()
+    text = []
+    while sum(len(w) + 1 for w in text) < n_chars:
+        text.append(words[rng.choice(len(words), p=p)])
+    return " ".join(text)[:n_chars]
+
+
+def bigram_perplexity(train, test):
+    """Held-out perplexity of an add-one smoothed character bigram model."""
+    chars = sorted(set(train) | set(test))
+    index = {c: k for k, c in enumerate(chars)}
+    counts = np.ones((len(chars), len(chars)))
+    for a, b in zip(train, train[1:], strict=False):
+        counts[index[a], index[b]] += 1
+    logp = np.log(counts / counts.sum(axis=1, keepdims=True))
+    total = sum(logp[index[a], index[b]]
+                for a, b in zip(test, test[1:], strict=False))
+    return float(np.exp(-total / (len(test) - 1)))
+
+
+def test_generative_text_beats_a_bigram_model():
+    rng = np.random.default_rng(0)
+    words = ["".join(rng.choice(list("abcdefghij"), size=rng.integers(3, 8)))
+             for _ in range(30)]
+    train, test = make_text(6000, rng, words), make_text(2000, rng, words)
+    model = GenerativeLSTM((48,), sequence_length=64, max_iter=25,
+                           learning_rate_init=1e-2, random_state=0).fit(train)
+    assert model.perplexity(test) < 0.5 * bigram_perplexity(train, test)
+    sample = model.sample(1, length=40, prompt=test[:8], random_state=0)[0]
+    assert len(sample) == 40 and set(sample) <= set(train)
+
+
+def test_generative_draws_closed_rectangles():
+    model = GenerativeLSTM((32,), sequence_length=5, max_iter=60,
+                           learning_rate_init=1e-2, random_state=0)
+    model.fit(make_rectangles(1000, random_state=0))
+    errors = []
+    for rect in make_rectangles(50, random_state=1):
+        new = model.sample(1, length=3, prompt=rect[:2], temperature=0.01,
+                           random_state=0)[0]
+        p = np.vstack([rect[:2], new])
+        errors.append(max(abs(p[2, 0] - p[1, 0]), abs(p[3, 1] - p[2, 1]),
+                          abs(p[3, 0] - p[0, 0]), np.abs(p[4] - p[0]).max()))
+    assert max(errors) < 0.08
