@@ -10,8 +10,20 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from . import __version__
-from .datasets import make_damped_sine, make_echo_sequence
-from .estimators import StackedLSTMRegressor, VanillaLSTMClassifier
+from .datasets import (
+    make_addition,
+    make_cumsum_threshold,
+    make_damped_sine,
+    make_echo_sequence,
+    make_rectangles,
+)
+from .estimators import (
+    BidirectionalLSTMClassifier,
+    EncoderDecoderLSTMClassifier,
+    GenerativeLSTM,
+    StackedLSTMRegressor,
+    VanillaLSTMClassifier,
+)
 
 
 def _timed_fit(model, X, y):
@@ -50,7 +62,57 @@ def demo_stacked(seed: int = 0) -> dict:
             "fit time": f"{seconds:.2f} s", "backend": model.backend_}
 
 
-DEMOS = [demo_vanilla, demo_stacked]
+def demo_bidirectional(seed: int = 0) -> dict:
+    """Bidirectional LSTM labelling each step: has the running sum passed
+    a limit yet?"""
+    X, y = make_cumsum_threshold(1000, 10, random_state=seed)
+    X_new, y_new = make_cumsum_threshold(500, 10, random_state=seed + 1)
+    model = BidirectionalLSTMClassifier(units=8, return_sequences=True,
+                                        max_iter=20, learning_rate_init=1e-2,
+                                        random_state=seed)
+    seconds = _timed_fit(model, X, y)
+    return {"model": "BidirectionalLSTMClassifier(units=8)",
+            "problem": "cumulative-sum threshold, per step",
+            "score": f"accuracy {model.score(X_new, y_new):.3f}",
+            "fit time": f"{seconds:.2f} s", "backend": model.backend_}
+
+
+def demo_encoder_decoder(seed: int = 0) -> dict:
+    """Encoder-decoder LSTM adding three numbers written as characters."""
+    X, y = make_addition(3000, n_terms=3, largest=20, random_state=seed)
+    X_new, y_new = make_addition(1000, n_terms=3, largest=20,
+                                 random_state=seed + 1)
+    model = EncoderDecoderLSTMClassifier(48, 48, max_iter=40,
+                                         learning_rate_init=1e-2,
+                                         random_state=seed)
+    seconds = _timed_fit(model, X, y)
+    exact = float(np.mean((model.predict(X_new) == y_new).all(axis=1)))
+    return {"model": "EncoderDecoderLSTMClassifier(48, 48)",
+            "problem": 'addition "12+7+20" -> " 39"',
+            "score": f"exact match {exact:.3f}",
+            "fit time": f"{seconds:.2f} s", "backend": model.backend_}
+
+
+def demo_generative(seed: int = 0) -> dict:
+    """Generative LSTM drawing rectangles point by point from two corners."""
+    model = GenerativeLSTM((32,), sequence_length=5, max_iter=60,
+                           learning_rate_init=1e-2, random_state=seed)
+    seconds = _timed_fit(model, make_rectangles(1000, random_state=seed), None)
+    errors = []
+    for rect in make_rectangles(100, random_state=seed + 1):
+        new = model.sample(1, length=3, prompt=rect[:2], temperature=0.01,
+                           random_state=seed)[0]
+        p = np.vstack([rect[:2], new])
+        errors.append(max(abs(p[2, 0] - p[1, 0]), abs(p[3, 1] - p[2, 1]),
+                          abs(p[3, 0] - p[0, 0]), np.abs(p[4] - p[0]).max()))
+    return {"model": "GenerativeLSTM((32,))",
+            "problem": "draw a rectangle from 2 corners",
+            "score": f"closed within 0.05: {np.mean(np.array(errors) < 0.05):.2f}",
+            "fit time": f"{seconds:.2f} s", "backend": model.backend_}
+
+
+DEMOS = [demo_vanilla, demo_stacked, demo_bidirectional, demo_encoder_decoder,
+         demo_generative]
 
 
 def _table(rows: list[dict]) -> str:
