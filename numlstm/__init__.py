@@ -16,7 +16,7 @@ _LAZY = {
         "StackedLSTMRegressor", "StackedLSTMClassifier",
         "BidirectionalLSTMRegressor", "BidirectionalLSTMClassifier",
         "EncoderDecoderLSTMRegressor", "EncoderDecoderLSTMClassifier",
-        "GenerativeLSTM")},
+        "GenerativeLSTM", "CNNLSTMRegressor", "CNNLSTMClassifier")},
     "DivergenceError": "numlstm.nn",
     "backends": "numlstm.backends",
     "datasets": "numlstm.datasets",

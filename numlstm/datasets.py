@@ -219,3 +219,37 @@ def make_seasonal_series(n_times: int = 600, period: int = 12, trend: float = 0.
     phase = 2 * np.pi * t / period
     return (np.sin(phase) + 0.5 * np.cos(2 * phase + 0.3) + trend * t / period
             + noise * rng.standard_normal(n_times))
+
+
+def make_moving_square(n_samples: int = 200, size: int = 10, random_state=None):
+    """The moving-square problem: which way does a growing line move?
+
+    Each sample is ``size`` frames of a ``size x size`` image. In a random
+    row, a line grows one cell per frame, from the left edge to the right
+    ("right") or from the right edge to the left ("left"): frame t shows the
+    first t + 1 cells.
+
+    Returns
+    -------
+    X : ndarray (n_samples, size, size, size, 1), values 0 and 1
+    y : ndarray (n_samples,) of ``"right"`` / ``"left"``
+
+    Examples
+    --------
+    >>> X, y = make_moving_square(2, size=5, random_state=0)
+    >>> X.shape
+    (2, 5, 5, 5, 1)
+    >>> [int(X[k, -1].sum()) for k in range(2)]
+    [5, 5]
+    """
+    if size < 2:
+        raise ValueError(f"size must be >= 2, got {size}")
+    rng = np.random.default_rng(random_state)
+    rows = rng.integers(0, size, size=n_samples)
+    rightward = rng.random(n_samples) < 0.5
+    X = np.zeros((n_samples, size, size, size, 1))
+    for k in range(n_samples):
+        for t in range(size):
+            cols = slice(0, t + 1) if rightward[k] else slice(size - 1 - t, size)
+            X[k, t:, rows[k], cols, 0] = 1.0
+    return X, np.where(rightward, "right", "left")

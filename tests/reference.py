@@ -154,3 +154,166 @@ def rmsprop_step(theta, g, sq, lr, rho, eps):
     g = np.asarray(g, np.float64)
     sq = rho * np.asarray(sq, np.float64) + (1 - rho) * g ** 2
     return np.asarray(theta, np.float64) - lr * g / (np.sqrt(sq) + eps), sq
+
+
+# Convolutions (stride 1, zero padding, channels-last data, PyTorch weights),
+# ReLU and non-overlapping max-pooling: one loop per output position.
+
+def conv1d_forward(X, W, b, pad_left, pad_right):
+    """``out[n, t, f] = b[f] + sum_{c,k} Xpad[n, t+k, c] W[f, c, k]``.
+
+    ``X (N, L, C)``, ``W (F, C, K)``; returns ``(N, L + pads - K + 1, F)``.
+    """
+    X = np.asarray(X, np.float64)
+    W = np.asarray(W, np.float64)
+    N, L, C = X.shape
+    F, _, K = W.shape
+    Xp = np.zeros((N, pad_left + L + pad_right, C))
+    Xp[:, pad_left:pad_left + L] = X
+    L_out = Xp.shape[1] - K + 1
+    out = np.zeros((N, L_out, F))
+    for n in range(N):
+        for t in range(L_out):
+            window = Xp[n, t:t + K, :]              # (K, C)
+            for f in range(F):
+                out[n, t, f] = b[f] + np.sum(window.T * W[f])
+    return out
+
+
+def conv1d_backward(X, W, dY, pad_left, pad_right):
+    """Return ``(dX, dW, db)`` of :func:`conv1d_forward` given ``dY``."""
+    X = np.asarray(X, np.float64)
+    W = np.asarray(W, np.float64)
+    dY = np.asarray(dY, np.float64)
+    N, L, C = X.shape
+    F, _, K = W.shape
+    Xp = np.zeros((N, pad_left + L + pad_right, C))
+    Xp[:, pad_left:pad_left + L] = X
+    dXp = np.zeros_like(Xp)
+    dW = np.zeros_like(W)
+    for n in range(N):
+        for t in range(dY.shape[1]):
+            for f in range(F):
+                g = dY[n, t, f]
+                dXp[n, t:t + K, :] += g * W[f].T
+                dW[f] += g * Xp[n, t:t + K, :].T
+    return dXp[:, pad_left:pad_left + L], dW, dY.sum(axis=(0, 1))
+
+
+def conv2d_forward(X, W, b, pads):
+    """2-D version of :func:`conv1d_forward`.
+
+    ``X (N, H, W, C)``, ``W (F, C, KH, KW)``, ``pads = (top, bottom, left,
+    right)``; returns ``(N, H_out, W_out, F)``.
+    """
+    X = np.asarray(X, np.float64)
+    W = np.asarray(W, np.float64)
+    top, bottom, left, right = pads
+    N, H, Wd, C = X.shape
+    F, _, KH, KW = W.shape
+    Xp = np.zeros((N, top + H + bottom, left + Wd + right, C))
+    Xp[:, top:top + H, left:left + Wd] = X
+    H_out, W_out = Xp.shape[1] - KH + 1, Xp.shape[2] - KW + 1
+    out = np.zeros((N, H_out, W_out, F))
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                window = Xp[n, i:i + KH, j:j + KW, :]        # (KH, KW, C)
+                for f in range(F):
+                    out[n, i, j, f] = b[f] + np.sum(
+                        window.transpose(2, 0, 1) * W[f])
+    return out
+
+
+def conv2d_backward(X, W, dY, pads):
+    """Return ``(dX, dW, db)`` of :func:`conv2d_forward` given ``dY``."""
+    X = np.asarray(X, np.float64)
+    W = np.asarray(W, np.float64)
+    dY = np.asarray(dY, np.float64)
+    top, bottom, left, right = pads
+    N, H, Wd, C = X.shape
+    F, _, KH, KW = W.shape
+    Xp = np.zeros((N, top + H + bottom, left + Wd + right, C))
+    Xp[:, top:top + H, left:left + Wd] = X
+    dXp = np.zeros_like(Xp)
+    dW = np.zeros_like(W)
+    for n in range(N):
+        for i in range(dY.shape[1]):
+            for j in range(dY.shape[2]):
+                for f in range(F):
+                    g = dY[n, i, j, f]
+                    dXp[n, i:i + KH, j:j + KW, :] += g * W[f].transpose(1, 2, 0)
+                    dW[f] += g * Xp[n, i:i + KH, j:j + KW, :].transpose(2, 0, 1)
+    return dXp[:, top:top + H, left:left + Wd], dW, dY.sum(axis=(0, 1, 2))
+
+
+def relu_forward(X):
+    return np.maximum(np.asarray(X, np.float64), 0.0)
+
+
+def relu_backward(X, dY):
+    return np.where(np.asarray(X) > 0, np.asarray(dY, np.float64), 0.0)
+
+
+def maxpool1d_forward(X, pool):
+    """Return ``(out, argmax)``: max of each window of ``pool`` steps of
+    ``X (N, L, C)`` (the tail ``L % pool`` dropped) and its index into ``L``
+    (the first one on ties)."""
+    X = np.asarray(X, np.float64)
+    N, L, C = X.shape
+    L_out = L // pool
+    out = np.zeros((N, L_out, C))
+    argmax = np.zeros((N, L_out, C), np.int64)
+    for n in range(N):
+        for j in range(L_out):
+            for c in range(C):
+                window = X[n, j * pool:(j + 1) * pool, c]
+                argmax[n, j, c] = j * pool + np.argmax(window)
+                out[n, j, c] = window.max()
+    return out, argmax
+
+
+def maxpool1d_backward(X, pool, dY):
+    """``dX``: each window's ``dY`` goes to its (first) maximum of ``X``."""
+    _, argmax = maxpool1d_forward(X, pool)
+    dX = np.zeros(np.shape(X))
+    N, L_out, C = argmax.shape
+    for n in range(N):
+        for j in range(L_out):
+            for c in range(C):
+                dX[n, argmax[n, j, c], c] += dY[n, j, c]
+    return dX
+
+
+def maxpool2d_forward(X, pool):
+    """Return ``(out, argmax)`` over ``pool x pool`` windows of
+    ``X (N, H, W, C)``; ``argmax`` is the flat index ``h * W + w``."""
+    X = np.asarray(X, np.float64)
+    N, H, Wd, C = X.shape
+    H_out, W_out = H // pool, Wd // pool
+    out = np.zeros((N, H_out, W_out, C))
+    argmax = np.zeros((N, H_out, W_out, C), np.int64)
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                for c in range(C):
+                    window = X[n, i * pool:(i + 1) * pool,
+                               j * pool:(j + 1) * pool, c]
+                    p, q = np.unravel_index(np.argmax(window), window.shape)
+                    argmax[n, i, j, c] = (i * pool + p) * Wd + j * pool + q
+                    out[n, i, j, c] = window.max()
+    return out, argmax
+
+
+def maxpool2d_backward(X, pool, dY):
+    """``dX``: each window's ``dY`` goes to its (first, row-major) maximum."""
+    _, argmax = maxpool2d_forward(X, pool)
+    N, H, Wd, C = np.shape(X)
+    dX = np.zeros((N, H * Wd, C))
+    _, H_out, W_out, _ = argmax.shape
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                for c in range(C):
+                    dX[n, argmax[n, i, j, c], c] += dY[n, i, j, c]
+    return dX.reshape(N, H, Wd, C)

@@ -2,6 +2,7 @@
 
 from ._base import BaseLSTMEstimator
 from .bidirectional import BidirectionalLSTMClassifier, BidirectionalLSTMRegressor
+from .cnn_lstm import CNNLSTMClassifier, CNNLSTMRegressor
 from .encoder_decoder import EncoderDecoderLSTMClassifier, EncoderDecoderLSTMRegressor
 from .generative import GenerativeLSTM
 from .stacked import StackedLSTMClassifier, StackedLSTMRegressor
@@ -14,4 +15,5 @@ __all__ = [
     "BidirectionalLSTMRegressor", "BidirectionalLSTMClassifier",
     "EncoderDecoderLSTMRegressor", "EncoderDecoderLSTMClassifier",
     "GenerativeLSTM",
+    "CNNLSTMRegressor", "CNNLSTMClassifier",
 ]

@@ -104,9 +104,14 @@ class BaseLSTMEstimator(BaseEstimator):
         return LSTM(width, size, return_sequences=return_sequences)
 
     def _make_network(self, spec: dict, backend, seed) -> Sequential:
+        """The network of ``spec``: the recurrent head on the raw input."""
+        return Sequential(self._recurrent_head(spec, spec["n_inputs"]),
+                          dtype=spec["dtype"], backend=backend,
+                          random_state=seed)
+
+    def _recurrent_head(self, spec: dict, width: int) -> list:
         """Recurrent layer(s), dropout after each, then the dense output."""
-        layers, width = [], spec["n_inputs"]
-        sizes = spec["hidden_sizes"]
+        layers, sizes = [], spec["hidden_sizes"]
         for k, size in enumerate(sizes):
             last = k == len(sizes) - 1
             layer = self._recurrent_layer(spec, width, size,
@@ -116,8 +121,7 @@ class BaseLSTMEstimator(BaseEstimator):
                 layers.append(Dropout(spec["dropout"]))
             width = layer.output_size
         layers.append(Dense(width, spec["n_outputs"]))
-        return Sequential(layers, dtype=spec["dtype"], backend=backend,
-                          random_state=seed)
+        return layers
 
     # ------------------------------------------------------------------
     # per-step outputs

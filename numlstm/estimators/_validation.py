@@ -79,6 +79,49 @@ def check_sequences(X, dtype, name: str = "X") -> Sequences:
                      np.full(len(X), X.shape[1], np.int64), "array")
 
 
+def check_step_sequences(X, dtype, name: str = "X") -> Sequences:
+    """Validate sequences whose steps are signals or images.
+
+    ``X`` is ``(n, T)`` (scalar steps), ``(n, T, L)`` (one-channel signals),
+    ``(n, T, L, C)``, ``(n, T, H, W, C)``, or a list of per-sequence arrays
+    ``(T_i, ...)`` with one step shape. The result's ``X`` has an explicit
+    channel axis: ``(n, T, L, C)`` or ``(n, T, H, W, C)``.
+    """
+    if sparse.issparse(X):
+        raise ValueError(f"sparse input is not supported: {name} must be a "
+                         "dense array of sequences.")
+    if isinstance(X, (list, tuple)) and len(X) and all(
+            np.ndim(x) >= 1 for x in X) and len({np.shape(x)[0] for x in X}) > 1:
+        seqs = [check_array(x, dtype=dtype, allow_nd=True, ensure_2d=False,
+                            input_name=f"{name}[{k}]") for k, x in enumerate(X)]
+        steps = {x.shape[1:] for x in seqs}
+        if len(steps) > 1:
+            raise ValueError(f"the sequences of the ragged {name} have different "
+                             f"step shapes: {sorted(steps)}.")
+        lengths = np.array([len(x) for x in seqs], dtype=np.int64)
+        out = np.zeros((len(seqs), lengths.max(), *seqs[0].shape[1:]), dtype)
+        for k, x in enumerate(seqs):
+            out[k, :len(x)] = x
+        kind = "ragged"
+    else:
+        out = check_array(X, dtype=dtype, allow_nd=True, ensure_min_samples=1,
+                          ensure_min_features=1, input_name=name)
+        lengths = np.full(len(out), out.shape[1], np.int64)
+        kind = "table" if out.ndim == 2 else "array"
+    if out.ndim == 2:
+        out = out[:, :, None, None]
+    elif out.ndim == 3:
+        out = out[..., None]
+    if out.ndim > 5:
+        raise ValueError(f"{name} must be (n, T), (n, T, L), (n, T, L, C) or "
+                         f"(n, T, H, W, C); got {out.ndim}-D steps of shape "
+                         f"{out.shape}.")
+    if 0 in out.shape:
+        raise ValueError(f"{name} has shape {out.shape}: every axis needs at "
+                         "least one element.")
+    return Sequences(np.ascontiguousarray(out), lengths, kind)
+
+
 def _check_ragged(X, dtype, name) -> Sequences:
     seqs = []
     for k, x in enumerate(X):

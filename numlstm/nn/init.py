@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def glorot_uniform(rng: np.random.Generator, fan_out: int, fan_in: int):
-    """A (fan_out, fan_in) draw of U(-a, a), a = sqrt(6 / (fan_in + fan_out))."""
+def glorot_uniform(rng: np.random.Generator, fan_out: int, fan_in: int,
+                   shape=None):
+    """A draw of U(-a, a), a = sqrt(6 / (fan_in + fan_out)), of shape
+    ``(fan_out, fan_in)`` unless ``shape`` is given (convolution kernels)."""
     limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, size=(fan_out, fan_in))
+    return rng.uniform(-limit, limit,
+                       size=(fan_out, fan_in) if shape is None else shape)
 
 
 def orthogonal(rng: np.random.Generator, rows: int, cols: int):

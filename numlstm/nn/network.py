@@ -91,7 +91,7 @@ class Network:
     def prepare_input(self, X, lengths):
         """``X`` as a contiguous array of the network dtype, ``lengths`` checked."""
         X = self.backend.asarray(X, self.dtype)
-        if X.ndim == 3:
+        if X.ndim >= 3:
             lengths = self.check_lengths(lengths, X.shape[0], X.shape[1])
         return X, lengths
 
