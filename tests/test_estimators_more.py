@@ -6,9 +6,11 @@ names, semantics, gradients and errors, not how well the models learn (see
 ``test_learning.py``).
 """
 
+import inspect
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import assert_close
 from sklearn.exceptions import NotFittedError
@@ -508,12 +510,15 @@ def test_encoder_decoder_binary_teacher_forcing_feeds_two_classes():
     assert shapes["dense.W"] == (1, 5)
 
 
+@pytest.mark.parametrize("encoder_units", [5, (4, 5)])
 @pytest.mark.parametrize("cls", ED, ids=ids)
 @pytest.mark.parametrize("decoder", DECODERS)
-def test_encoder_decoder_ragged_equals_each_sequence_alone(cls, decoder):
+def test_encoder_decoder_ragged_equals_each_sequence_alone(cls, decoder,
+                                                           encoder_units):
     X = make_ragged(LENGTHS)
     y = ed_targets(cls, X)
-    model = ed(cls, decoder=decoder, dtype="float64").fit(X, y)
+    model = ed(cls, decoder=decoder, encoder_units=encoder_units,
+               dtype="float64").fit(X, y)
     batch = output(model, X)
     assert isinstance(batch, np.ndarray)
     assert batch.shape[:2] == (len(X), 3)
@@ -557,6 +562,7 @@ ED_GRADIENT_CASES = [
     (EncoderDecoderLSTMRegressor, "teacher_forcing", "values", {}),
     (EncoderDecoderLSTMRegressor, "teacher_forcing", "multi", {"alpha": 0.3}),
     (EncoderDecoderLSTMRegressor, "repeat", "stacked", {}),
+    (EncoderDecoderLSTMRegressor, "teacher_forcing", "stacked", {}),
     (EncoderDecoderLSTMClassifier, "repeat", "multi", {}),
     (EncoderDecoderLSTMClassifier, "teacher_forcing", "multi", {}),
     (EncoderDecoderLSTMClassifier, "teacher_forcing", "binary", {"alpha": 0.3}),
@@ -577,7 +583,7 @@ def test_encoder_decoder_make_objective_gradient(cls, decoder, target, params):
         y = ed_values(X, T_out=2, k=2)
     else:
         y = ed_values(X, T_out=2)
-    sizes = ({"encoder_units": (2, 3), "decoder_units": 2}
+    sizes = ({"encoder_units": (2, 3), "decoder_units": 3}
              if target == "stacked" else
              {"encoder_units": 3, "decoder_units": 3})
     model = ed(cls, decoder=decoder, dtype="float64", **sizes, **params)
@@ -901,6 +907,56 @@ def test_generative_sample_reproducible(kind):
         assert not np.array_equal(a, c)
 
 
+@pytest.fixture(scope="module")
+def char_model():
+    """A character model trained enough for its next-character distributions
+    to differ from one context to the next (6 windows, 45 Adam steps)."""
+    return gen(hidden_layer_sizes=(8,), sequence_length=4, batch_size=2,
+               max_iter=15, learning_rate_init=3e-2, dtype="float64").fit(TEXT)
+
+
+@pytest.mark.parametrize("prompt", [None, "th", "the ca"])
+def test_generative_sample_draws_from_the_model(prompt, char_model):
+    """The next token is drawn from softmax(logits / temperature), the logits
+    being those score_samples uses after the prompt."""
+    model = char_model
+    known = "" if prompt is None else prompt
+    inputs, _ = _char_inputs(model, known + "t")
+    logits = np.array(model.network_.forward(inputs[None]))[0, len(known)]
+    for temperature in (1.0, 0.5):
+        p = np.exp(log_softmax(logits / temperature))
+        out = model.sample(4000, length=1, prompt=prompt,
+                           temperature=temperature, random_state=0)
+        codes = np.searchsorted(model.vocabulary_, [s[0] for s in out])
+        freq = np.bincount(codes, minlength=model.n_tokens_) / 4000
+        np.testing.assert_allclose(freq, p, rtol=0, atol=0.035)
+
+
+def test_generative_continuous_sample_is_gaussian_around_the_prediction():
+    X = continuous_data(D=2)
+    model = gen(dtype="float64").fit(X)
+    start = np.zeros((1, 1, 3))
+    start[0, 0, 2] = 1.0
+    mean = np.array(model.network_.forward(start))[0, 0]
+    for temperature in (1.0, 0.5):
+        out = model.sample(4000, length=1, temperature=temperature,
+                           random_state=0)[:, 0]
+        sd = temperature * np.sqrt(model.noise_variance_)
+        np.testing.assert_allclose(out.mean(axis=0), mean, atol=0.1 * sd.max())
+        np.testing.assert_allclose(out.std(axis=0), sd, rtol=0.1)
+
+
+def test_generative_sample_rejects_bool_counts():
+    """n_samples and length are counts: True is rejected with a clear
+    ValueError, as for every other integer parameter (sequence_length=True
+    is), not a TypeError from NumPy."""
+    model = gen().fit(TEXT)
+    with pytest.raises(ValueError, match="n_samples"):
+        model.sample(True, length=3)
+    with pytest.raises(ValueError, match="length"):
+        model.sample(2, length=True)
+
+
 def test_generative_sample_bad_arguments():
     model = gen().fit(TEXT)
     for t in (0, 0.0, -1.0, np.nan, np.inf, -np.inf, "1", None):
@@ -1007,7 +1063,7 @@ def test_generative_make_objective_gradient(kind):
 
 
 def test_generative_make_objective_of_a_fitted_model_uses_its_weights():
-    model = gen(dtype="float64").fit(TEXT)
+    model = gen(sequence_length=64, dtype="float64").fit(TEXT)
     fun, theta0 = model.make_objective(TEXT)
     assert np.array_equal(theta0, flat_weights(model))
     loss, _ = fun(theta0)
@@ -1072,6 +1128,28 @@ def test_generative_partial_fit_and_warm_start():
     assert warm.n_iter_ == 6
 
 
+def test_generative_refit_on_another_kind_forgets_the_old_one():
+    """As for feature names in test_estimators: a fit forgets what an earlier
+    fit on another kind of data learned (a character model has no Gaussian
+    noise, a continuous one no vocabulary)."""
+    X = continuous_data(D=2)
+    model = gen(max_iter=1).fit(TEXT)
+    model.fit(X)
+    assert model.kind_ == "continuous"
+    assert not hasattr(model, "vocabulary_")
+    assert not hasattr(model, "n_tokens_")
+    model.fit(TEXT)
+    assert model.kind_ == "characters"
+    assert not hasattr(model, "noise_variance_")
+    table = pd.DataFrame(X[:, :, 0], columns=[f"t{k}" for k in range(6)])
+    model.fit(table)
+    assert model.feature_names_in_.tolist() == list(table.columns)
+    model.fit(TOKENS)
+    assert model.kind_ == "tokens"
+    assert not hasattr(model, "feature_names_in_")
+    assert not hasattr(model, "noise_variance_")
+
+
 def test_generative_other_solvers_and_early_stopping():
     texts = ["the cat", "sat on", "the mat", "a hat", "the rat", "at"] * 2
     lbfgs = gen(solver="lbfgs", max_iter=5).fit(texts)
@@ -1081,10 +1159,139 @@ def test_generative_other_solvers_and_early_stopping():
     assert all(s < 0 for s in es.validation_scores_)  # mean log-likelihoods
 
 
-def test_unfitted_generative_raises_not_fitted():
-    model = gen()
-    for call in (lambda: model.score_samples(TEXT), lambda: model.score(TEXT),
-                 lambda: model.perplexity(TEXT), model.get_weights):
-        with pytest.raises(NotFittedError):
-            call()
+# ============================================================ all three families
 
+
+def fitted(cls, **params):
+    """A tiny fitted model of ``cls`` with its data: (model, X, y)."""
+    if cls is GenerativeLSTM:
+        return gen(**params).fit(TEXT), TEXT, None
+    X = make_ragged(LENGTHS)
+    if cls in BIDI:
+        y = bidi_targets(cls, X, False)
+        return bidi(cls, **params).fit(X, y), X, y
+    y = ed_targets(cls, X)
+    return ed(cls, decoder="teacher_forcing", **params).fit(X, y), X, y
+
+
+FAMILIES = BIDI + ED + [GenerativeLSTM]
+
+
+def test_defaults_follow_the_spec():
+    def defaults(f):
+        return {k: p.default for k, p in inspect.signature(f).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+
+    for cls in BIDI:
+        d = defaults(cls)
+        assert (d["units"], d["hidden_layer_sizes"], d["merge_mode"],
+                d["return_sequences"]) == (50, None, "concat", False)
+    for cls in ED:
+        d = defaults(cls)
+        assert (d["encoder_units"], d["decoder_units"], d["decoder"]) == \
+            (100, 100, "repeat")
+    d = defaults(GenerativeLSTM)
+    assert (d["hidden_layer_sizes"], d["sequence_length"]) == ((128,), 64)
+    d = defaults(GenerativeLSTM.sample)
+    assert d == {"n_samples": 1, "length": 100, "prompt": None,
+                 "temperature": 1.0, "random_state": None}
+    for cls in FAMILIES:  # the shared training parameters
+        d = defaults(cls)
+        assert (d["solver"], d["max_iter"], d["dtype"], d["backend"]) == \
+            ("adam", 200, "float32", "auto")
+
+
+@pytest.mark.parametrize("cls", FAMILIES, ids=ids)
+def test_make_objective_theta0_is_the_flat_weights(cls):
+    model, X, y = fitted(cls, dtype="float64")
+    fun, theta0 = (model.make_objective(X) if y is None
+                   else model.make_objective(X, y))
+    assert theta0.dtype == np.float64
+    assert np.array_equal(theta0, flat_weights(model))
+    loss, grad = fun(theta0)
+    assert np.isfinite(loss) and grad.shape == theta0.shape
+    # fun works on its own copy of the network
+    before = output(model, X) if y is not None else model.score_samples(X)
+    fun(theta0 + 0.5)
+    after = output(model, X) if y is not None else model.score_samples(X)
+    assert np.array_equal(after, before)
+    # ... and its optimum can be loaded back with set_weights
+    model.set_weights(_unflatten(model, theta0 * 0.9))
+    fun2, theta2 = (model.make_objective(X) if y is None
+                    else model.make_objective(X, y))
+    assert np.array_equal(theta2, theta0 * 0.9)
+    assert fun2(theta2)[0] == pytest.approx(fun(theta0 * 0.9)[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("cls", FAMILIES, ids=ids)
+def test_set_weights_rejects_bad_dicts(cls):
+    model, X, y = fitted(cls)
+    good = model.get_weights()
+    before = flat_weights(model)
+    name = next(iter(good))  # lstm.0.forward.W_ih / encoder.0.W_ih / lstm.0.W_ih
+    bad_dicts = [
+        {k: v for k, v in good.items() if k != name},        # missing
+        {**good, "lstm.9.W_ih": good[name]},                 # unknown
+        {**good, name: good[name][:-1]},                     # shape
+        {**good, name: np.full_like(good[name], np.nan)},    # not finite
+    ]
+    if cls in ED:  # teacher forcing: decoder.start is required
+        bad_dicts.append({k: v for k, v in good.items() if k != "decoder.start"})
+    for bad in bad_dicts:
+        with pytest.raises(ValueError):
+            model.set_weights(bad)
+        assert np.array_equal(flat_weights(model), before)
+
+
+@pytest.mark.parametrize("cls", FAMILIES, ids=ids)
+def test_same_seed_same_numbers(cls):
+    a, X, y = fitted(cls, dropout=0.3, batch_size=3)
+    b, _, _ = fitted(cls, dropout=0.3, batch_size=3)
+    c, _, _ = fitted(cls, dropout=0.3, batch_size=3, random_state=1)
+    assert a.loss_curve_ == b.loss_curve_
+    assert np.array_equal(flat_weights(a), flat_weights(b))
+    assert not np.array_equal(flat_weights(a), flat_weights(c))
+    if y is None:
+        assert np.array_equal(a.score_samples(X), b.score_samples(X))
+    else:
+        assert np.array_equal(output(a, X), output(b, X))
+
+
+@pytest.mark.parametrize("cls", FAMILIES, ids=ids)
+def test_unfitted_models_raise_not_fitted(cls):
+    model = cls()
+    with pytest.raises(NotFittedError):
+        model.get_weights()
+    with pytest.raises(NotFittedError):
+        if cls is GenerativeLSTM:
+            model.score_samples(TEXT)
+        else:
+            model.predict(make_X(n=2))
+
+
+@pytest.mark.parametrize("cls", ED + [GenerativeLSTM], ids=ids)
+def test_zero_sample_weight_equals_dropping_the_samples(cls):
+    """In the loss and its gradient (a generative model weights every
+    training window of a sequence by that sequence's weight)."""
+    if cls is GenerativeLSTM:
+        X = ["abcab" * 3, "cab", "bcabca" * 2, "ab"]  # one vocabulary
+        kept, y, y_kept = [X[0], X[2]], None, None
+        model = gen(sequence_length=4, dtype="float64")
+    else:
+        X = make_ragged(LENGTHS)
+        y = ed_targets(cls, X)
+        kept, y_kept = X[:4], y[:4]
+        model = ed(cls, decoder="teacher_forcing", dtype="float64")
+    sw = (np.array([1.0, 0.0, 1.0, 0.0]) if cls is GenerativeLSTM
+          else np.r_[np.ones(4), np.zeros(4)])
+    args = (X,) if y is None else (X, y)
+    fun_w, theta = model.make_objective(*args, sample_weight=sw)
+    fun_d, theta_d = model.make_objective(*((kept,) if y is None
+                                            else (kept, y_kept)))
+    assert np.array_equal(theta, theta_d)
+    theta = theta + np.random.default_rng(1).normal(scale=0.2, size=theta.shape)
+    (lw, gw), (ld, gd) = fun_w(theta), fun_d(theta)
+    assert lw == pytest.approx(ld, rel=1e-12)
+    assert_close(gw, gd, 1e-12, "grad")
+    # ... and the weights do matter
+    assert model.make_objective(*args)[0](theta)[0] != pytest.approx(lw)

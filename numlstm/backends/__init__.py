@@ -10,6 +10,9 @@ from __future__ import annotations
 #: The names every backend object exposes (its contract, checked by the tests).
 KERNEL_NAMES = (
     "lstm_forward", "lstm_backward", "dense_forward", "dense_backward",
+    "conv1d_forward", "conv1d_backward", "conv2d_forward", "conv2d_backward",
+    "relu_forward", "relu_backward", "maxpool1d_forward", "maxpool1d_backward",
+    "maxpool2d_forward", "maxpool2d_backward",
     "matmul_into", "sigmoid", "tanh", "log_softmax",
     "mse_loss", "softmax_cross_entropy", "sigmoid_binary_cross_entropy",
     "sgd_step", "adam_step", "rmsprop_step", "global_norm", "clip_grad_norm",

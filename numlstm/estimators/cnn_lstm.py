@@ -53,8 +53,12 @@ def conv_stack(step_shape, filters, kernel_size, pool_size, padding):
     leaves nothing of a step."""
     layers = []
     *spatial, channels = step_shape
-    for f in filters:
-        block = ConvBlock(spatial, channels, f, kernel_size, pool_size, padding)
+    for k, f in enumerate(filters):
+        try:
+            block = ConvBlock(spatial, channels, f, kernel_size, pool_size,
+                              padding)
+        except ValueError as exc:
+            raise ValueError(f"conv block {k} (filters={f}): {exc}") from None
         layers.append(block)
         spatial, channels = block.out_spatial, f
     layers.append(FlattenSteps((*spatial, channels)))

@@ -70,10 +70,12 @@ class ConvBlock(Layer):
                                 for s in self.spatial)
         self.out_spatial = tuple(s // self.pool_size for s in self.conv_shape)
         if min(self.conv_shape) < 1 or min(self.out_spatial) < 1:
+            conv = tuple(max(s, 0) for s in self.conv_shape)
+            pooled = tuple(max(s, 0) for s in self.out_spatial)
             raise ValueError(
-                f"a step of shape {self.spatial} becomes {self.conv_shape} after "
-                f"a {padding!r} convolution with kernel_size={kernel_size} and "
-                f"{self.out_spatial} after pool_size={pool_size}: nothing is "
+                f"a step of shape {self.spatial} becomes {conv} after a "
+                f"{padding!r} convolution with kernel_size={kernel_size} and "
+                f"{pooled} after pool_size={pool_size}: nothing is "
                 "left; use padding='same', a smaller kernel or pool, or fewer "
                 "conv blocks.")
         self._shape = None

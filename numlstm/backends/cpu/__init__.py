@@ -6,7 +6,7 @@ first call and then cached on disk (``cache=True``).
 
 import numpy as np
 
-from . import activations, dense, linalg, losses, lstm, optimizers
+from . import activations, conv, dense, linalg, losses, lstm, optimizers, pooling
 
 
 class CPUBackend:
@@ -28,6 +28,16 @@ class CPUBackend:
     # kernels (see numlstm.backends.KERNEL_NAMES)
     lstm_forward = staticmethod(lstm.lstm_forward)
     lstm_backward = staticmethod(lstm.lstm_backward)
+    conv1d_forward = staticmethod(conv.conv1d_forward)
+    conv1d_backward = staticmethod(conv.conv1d_backward)
+    conv2d_forward = staticmethod(conv.conv2d_forward)
+    conv2d_backward = staticmethod(conv.conv2d_backward)
+    relu_forward = staticmethod(pooling.relu_forward)
+    relu_backward = staticmethod(pooling.relu_backward)
+    maxpool1d_forward = staticmethod(pooling.maxpool1d_forward)
+    maxpool1d_backward = staticmethod(pooling.maxpool1d_backward)
+    maxpool2d_forward = staticmethod(pooling.maxpool2d_forward)
+    maxpool2d_backward = staticmethod(pooling.maxpool2d_backward)
     dense_forward = staticmethod(dense.dense_forward)
     dense_backward = staticmethod(dense.dense_backward)
     matmul_into = staticmethod(linalg.np_dot_into)

@@ -50,25 +50,35 @@ def _column_sums(dY2, db):
 
 
 @cpu_kernel
+def _valid_range(start, length, size):
+    """``[lo, hi)`` of the ``j in [0, length)`` with ``0 <= j + start < size``."""
+    lo = min(max(0, -start), length)
+    hi = max(min(length, size - start), lo)
+    return lo, hi
+
+
+@cpu_kernel
 def conv1d_im2col(X, K, pad_left, L_out, cols):
     """Copy every receptive field of ``X (N, L, C)`` into a row of ``cols``.
 
     ``cols (N * L_out, C * K)``: row ``n * L_out + t``, column ``c * K + k``
     holds ``X[n, t - pad_left + k, c]``, or 0 where that index falls in the
-    padding.
+    padding. Filled one column at a time: the bounds are worked out once per
+    column, and the block of ``L_out`` rows of a sample stays in cache.
     """
     N, L, C = X.shape
     for n in range(N):
-        for t in range(L_out):
-            row = n * L_out + t
+        r0 = n * L_out
+        for c in range(C):
             for k in range(K):
-                src = t - pad_left + k
-                if 0 <= src < L:
-                    for c in range(C):
-                        cols[row, c * K + k] = X[n, src, c]
-                else:
-                    for c in range(C):
-                        cols[row, c * K + k] = 0.0
+                col = c * K + k
+                lo, hi = _valid_range(k - pad_left, L_out, L)
+                for t in range(lo):
+                    cols[r0 + t, col] = 0.0
+                for t in range(lo, hi):
+                    cols[r0 + t, col] = X[n, t - pad_left + k, c]
+                for t in range(hi, L_out):
+                    cols[r0 + t, col] = 0.0
 
 
 @cpu_kernel
@@ -81,13 +91,13 @@ def conv1d_col2im(dcols, K, pad_left, L_out, dX):
     N, L, C = dX.shape
     dX[:] = 0.0
     for n in range(N):
-        for t in range(L_out):
-            row = n * L_out + t
+        r0 = n * L_out
+        for c in range(C):
             for k in range(K):
-                src = t - pad_left + k
-                if 0 <= src < L:
-                    for c in range(C):
-                        dX[n, src, c] += dcols[row, c * K + k]
+                col = c * K + k
+                lo, hi = _valid_range(k - pad_left, L_out, L)
+                for t in range(lo, hi):
+                    dX[n, t - pad_left + k, c] += dcols[r0 + t, col]
 
 
 @cpu_kernel
@@ -145,24 +155,29 @@ def conv2d_im2col(X, KH, KW, pad_top, pad_left, H_out, W_out, cols):
     ``cols (N * H_out * W_out, C * KH * KW)``: row
     ``(n * H_out + i) * W_out + j``, column ``(c * KH + p) * KW + q`` holds
     ``X[n, i - pad_top + p, j - pad_left + q, c]``, or 0 in the padding.
+    Filled one output row ``i`` at a time, column by column, as in 1-D.
     """
     N, H, Wd, C = X.shape
     KK = KH * KW
     for n in range(N):
         for i in range(H_out):
-            for j in range(W_out):
-                row = (n * H_out + i) * W_out + j
+            r0 = (n * H_out + i) * W_out
+            for c in range(C):
                 for p in range(KH):
                     y = i - pad_top + p
+                    inside = 0 <= y < H
                     for q in range(KW):
-                        x = j - pad_left + q
-                        col = p * KW + q
-                        if 0 <= y < H and 0 <= x < Wd:
-                            for c in range(C):
-                                cols[row, c * KK + col] = X[n, y, x, c]
+                        col = c * KK + p * KW + q
+                        if inside:
+                            lo, hi = _valid_range(q - pad_left, W_out, Wd)
                         else:
-                            for c in range(C):
-                                cols[row, c * KK + col] = 0.0
+                            lo, hi = W_out, W_out
+                        for j in range(lo):
+                            cols[r0 + j, col] = 0.0
+                        for j in range(lo, hi):
+                            cols[r0 + j, col] = X[n, y, j - pad_left + q, c]
+                        for j in range(hi, W_out):
+                            cols[r0 + j, col] = 0.0
 
 
 @cpu_kernel
@@ -176,18 +191,17 @@ def conv2d_col2im(dcols, KH, KW, pad_top, pad_left, H_out, W_out, dX):
     dX[:] = 0.0
     for n in range(N):
         for i in range(H_out):
-            for j in range(W_out):
-                row = (n * H_out + i) * W_out + j
+            r0 = (n * H_out + i) * W_out
+            for c in range(C):
                 for p in range(KH):
                     y = i - pad_top + p
                     if y < 0 or y >= H:
                         continue
                     for q in range(KW):
-                        x = j - pad_left + q
-                        if 0 <= x < Wd:
-                            col = p * KW + q
-                            for c in range(C):
-                                dX[n, y, x, c] += dcols[row, c * KK + col]
+                        col = c * KK + p * KW + q
+                        lo, hi = _valid_range(q - pad_left, W_out, Wd)
+                        for j in range(lo, hi):
+                            dX[n, y, j - pad_left + q, c] += dcols[r0 + j, col]
 
 
 @cpu_kernel
