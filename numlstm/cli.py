@@ -15,10 +15,12 @@ from .datasets import (
     make_cumsum_threshold,
     make_damped_sine,
     make_echo_sequence,
+    make_moving_square,
     make_rectangles,
 )
 from .estimators import (
     BidirectionalLSTMClassifier,
+    CNNLSTMClassifier,
     EncoderDecoderLSTMClassifier,
     GenerativeLSTM,
     StackedLSTMRegressor,
@@ -111,8 +113,21 @@ def demo_generative(seed: int = 0) -> dict:
             "fit time": f"{seconds:.2f} s", "backend": model.backend_}
 
 
-DEMOS = [demo_vanilla, demo_stacked, demo_bidirectional, demo_encoder_decoder,
-         demo_generative]
+def demo_cnn_lstm(seed: int = 0) -> dict:
+    """CNN-LSTM telling which way a line grows across 10x10 frames."""
+    X, y = make_moving_square(400, size=10, random_state=seed)
+    X_new, y_new = make_moving_square(200, size=10, random_state=seed + 1)
+    model = CNNLSTMClassifier((8,), units=16, max_iter=15,
+                              learning_rate_init=1e-2, random_state=seed)
+    seconds = _timed_fit(model, X, y)
+    return {"model": "CNNLSTMClassifier((8,), units=16)",
+            "problem": "moving square: left or right?",
+            "score": f"accuracy {model.score(X_new, y_new):.3f}",
+            "fit time": f"{seconds:.2f} s", "backend": model.backend_}
+
+
+DEMOS = [demo_vanilla, demo_stacked, demo_cnn_lstm, demo_bidirectional,
+         demo_encoder_decoder, demo_generative]
 
 
 def _table(rows: list[dict]) -> str:

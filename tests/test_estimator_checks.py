@@ -6,6 +6,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from numlstm import (
     BidirectionalLSTMClassifier,
     BidirectionalLSTMRegressor,
+    CNNLSTMClassifier,
+    CNNLSTMRegressor,
     EncoderDecoderLSTMClassifier,
     EncoderDecoderLSTMRegressor,
     GenerativeLSTM,
@@ -35,6 +37,11 @@ MAKERS = (
     lambda **kw: EncoderDecoderLSTMClassifier(8, 8, decoder="teacher_forcing",
                                               **kw),
     lambda **kw: GenerativeLSTM((8,), sequence_length=4, **kw),
+    # 2-D X is a sequence of scalars: 'same' padding and no pooling
+    lambda **kw: CNNLSTMRegressor((4,), padding="same", pool_size=1, units=8,
+                                  **kw),
+    lambda **kw: CNNLSTMClassifier((4,), padding="same", pool_size=1, units=8,
+                                   **kw),
 )
 ESTIMATORS = [make(dtype=dtype, **FAST) for dtype in ("float32", "float64")
               for make in MAKERS]

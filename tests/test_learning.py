@@ -5,6 +5,8 @@ import pytest
 
 from numlstm import (
     BidirectionalLSTMClassifier,
+    CNNLSTMClassifier,
+    CNNLSTMRegressor,
     EncoderDecoderLSTMClassifier,
     EncoderDecoderLSTMRegressor,
     GenerativeLSTM,
@@ -17,6 +19,7 @@ from numlstm.datasets import (
     make_cumsum_threshold,
     make_damped_sine,
     make_echo_sequence,
+    make_moving_square,
     make_rectangles,
     make_seasonal_series,
     make_windows,
@@ -153,3 +156,27 @@ def test_generative_draws_closed_rectangles():
         errors.append(max(abs(p[2, 0] - p[1, 0]), abs(p[3, 1] - p[2, 1]),
                           abs(p[3, 0] - p[0, 0]), np.abs(p[4] - p[0]).max()))
     assert max(errors) < 0.08
+
+
+def test_cnn_lstm_moving_square_direction():
+    X, y = make_moving_square(400, size=10, random_state=0)
+    X_new, y_new = make_moving_square(200, size=10, random_state=1)
+    model = CNNLSTMClassifier((8,), units=16, max_iter=15, learning_rate_init=1e-2,
+                              random_state=0).fit(X, y)
+    assert model.score(X_new, y_new) >= 0.95
+
+
+def test_cnn_lstm_forecast_on_subsequences_beats_seasonal_naive():
+    """The usual CNN-LSTM set-up: each window of 24 steps is cut into 4
+    subsequences of 6, the convolution reads each, the LSTM reads across."""
+    series = make_seasonal_series(800, period=12, random_state=0)
+    X, y = make_windows(series[:600], n_steps_in=24)
+    X_new, y_new = make_windows(series[600 - 24:], n_steps_in=24)
+    model = CNNLSTMRegressor((16,), kernel_size=3, pool_size=2, units=32,
+                             max_iter=60, learning_rate_init=1e-2,
+                             random_state=0)
+    model.fit(X.reshape(len(X), 4, 6, 1), y)
+    mae = np.mean(np.abs(model.predict(X_new.reshape(len(X_new), 4, 6, 1))
+                         - y_new))
+    naive = np.mean(np.abs(X_new[:, 12, 0] - y_new))  # one period earlier
+    assert mae < 0.9 * naive
