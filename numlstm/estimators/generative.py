@@ -51,8 +51,10 @@ class GenerativeLSTM(BaseLSTMEstimator):
 
     Training cuts each sequence into windows of ``sequence_length`` steps
     (truncated BPTT: each window is backpropagated on its own, from a zero
-    state). The first step of a sequence is predicted from a start symbol
-    (discrete models) or a start flag (continuous models).
+    state; ``score_samples`` and ``sample`` carry the state through whole
+    sequences). The first step of a sequence is predicted from a start
+    symbol (discrete models) or a start flag (continuous models). With
+    ``early_stopping``, the validation set is a fraction of the windows.
 
     Parameters
     ----------
@@ -121,6 +123,10 @@ class GenerativeLSTM(BaseLSTMEstimator):
         self.sequence_length = sequence_length
 
     _sizes_param = "hidden_layer_sizes"
+    #: what a fit learns about its data, dropped before a refit
+    _DATA_ATTRIBUTES = ("vocabulary_", "n_tokens_", "noise_variance_",
+                        "feature_names_in_", "n_features_in_", "_input_kind",
+                        "_n_step_features")
     return_sequences = True  # the network predicts every next step
 
     def _hidden_sizes(self):
@@ -141,6 +147,8 @@ class GenerativeLSTM(BaseLSTMEstimator):
     def _sequences(self, X, reset: bool) -> list:
         """``X`` as a list of arrays: token ids (T,) or values (T, D)."""
         if reset:
+            for name in self._DATA_ATTRIBUTES:  # forget a previous kind of data
+                self.__dict__.pop(name, None)
             self.kind_ = ("characters" if _is_text(X) else
                           "tokens" if _is_tokens(X) else "continuous")
         if self.kind_ == "characters":
@@ -380,10 +388,12 @@ class GenerativeLSTM(BaseLSTMEstimator):
         """
         check_is_fitted(self, "network_")
         for name, value in (("n_samples", n_samples), ("length", length)):
-            if not (isinstance(value, numbers.Integral) and value > 0):
+            if not (isinstance(value, numbers.Integral)
+                    and not isinstance(value, bool) and value > 0):
                 raise ValueError(f"{name} must be a positive integer, got "
                                  f"{value!r}.")
-        if not (isinstance(temperature, numbers.Real) and temperature > 0
+        if not (isinstance(temperature, numbers.Real)
+                and not isinstance(temperature, bool) and temperature > 0
                 and np.isfinite(temperature)):
             raise ValueError(f"temperature must be a finite number > 0, got "
                              f"{temperature!r}.")
