@@ -27,10 +27,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +36,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numba  # noqa: E402
-import scipy  # noqa: E402
-import scipy.linalg.blas  # noqa: E402
 import torch  # noqa: E402
-from _cpuload import OtherCPU, wait_for_quiet  # noqa: E402 (next to this file)
 
+from numlstm._machine import (  # noqa: E402
+    OtherCPU,
+    machine_lines,
+    numlstm_blas_threads,
+    settle,
+    sgemm_peak,
+    time_median,
+    wait_for_quiet,
+)
 from numlstm.backends import resolve  # noqa: E402
 
 try:
@@ -61,31 +63,12 @@ CONFIGS = {
 }
 
 
-# --------------------------------------------------------------------------
-# timing
-
-
-def time_median(fn, budget: float, max_repeats: int, warmup: int = 3) -> tuple:
-    """Median and count of timed calls of ``fn`` after ``warmup`` calls.
-
-    The warm-up stops early once it has taken ``budget`` seconds; at least 5
-    calls are timed, at most ``max_repeats``, about ``budget`` seconds' worth.
-    """
-    t0 = time.perf_counter()
-    for _ in range(warmup):
-        fn()
-        if time.perf_counter() - t0 > budget:
-            break
-    t0 = time.perf_counter()
-    fn()
-    estimate = max(time.perf_counter() - t0, 1e-7)
-    n = int(min(max_repeats, max(5, budget / estimate)))
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples), n
+def print_machine(n_threads: int, peak_np: float, peak_sp: float,
+                  peak_other: float) -> None:
+    print("## Machine and versions\n")
+    print("\n".join(machine_lines(n_threads, peak_np, peak_sp, peak_other,
+                                   torch)))
+    print()
 
 
 def time_pair(f_ours, f_torch, budget: float, max_repeats: int) -> tuple:
@@ -94,92 +77,6 @@ def time_pair(f_ours, f_torch, budget: float, max_repeats: int) -> tuple:
     ours = time_median(f_ours, budget, max_repeats)
     settle()
     return ours, time_median(f_torch, budget, max_repeats)
-
-
-def settle():
-    """Let the spinning worker threads of the last library go to sleep.
-
-    numpy's OpenBLAS, SciPy's OpenBLAS (the one Numba's ``np.dot`` calls) and
-    torch's OpenMP each keep a pool busy-waiting for a while after work; on a
-    machine with few cores the next library would otherwise share them.
-    """
-    time.sleep(0.2)
-
-
-# --------------------------------------------------------------------------
-# machine
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def blas_pools() -> list[dict]:
-    return threadpoolctl.threadpool_info() if threadpoolctl else []
-
-
-def numlstm_blas_threads() -> int:
-    """Threads of the BLAS that Numba's ``np.dot`` calls (SciPy's).
-
-    Numba reaches BLAS through ``scipy.linalg.cython_blas``; in a wheel
-    install that is the OpenBLAS under ``scipy.libs`` (numpy's own OpenBLAS,
-    ``numpy.libs/libscipy_openblas64_*``, is another pool).
-    """
-    blas = [p for p in blas_pools() if p.get("user_api") == "blas"]
-    scipy_own = [p for p in blas
-                 if Path(p["filepath"]).parent.name.startswith("scipy")]
-    pools = scipy_own or (blas if len(blas) == 1 else [])
-    return int(pools[0]["num_threads"]) if pools else (os.cpu_count() or 1)
-
-
-def sgemm_peak(n: int = 2048) -> tuple[float, float]:
-    """GFLOP/s of a float32 (n, n) @ (n, n): numpy's BLAS, SciPy's BLAS."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n)).astype(np.float32)
-    b = rng.standard_normal((n, n)).astype(np.float32)
-    c = np.empty((n, n), np.float32)
-    flops = 2.0 * n**3
-    t_np, _ = time_median(lambda: np.matmul(a, b, out=c), 1.0, 10, warmup=2)
-    af, bf = np.asfortranarray(a), np.asfortranarray(b)
-    sgemm = scipy.linalg.blas.sgemm
-    t_sp, _ = time_median(lambda: sgemm(1.0, af, bf), 1.0, 10, warmup=2)
-    return flops / t_np / 1e9, flops / t_sp / 1e9
-
-
-def print_machine(n_threads: int, peak_np: float, peak_sp: float,
-                  peak_other: float) -> None:
-    print("## Machine and versions\n")
-    print(f"- CPU: {cpu_model()}; os.cpu_count() = {os.cpu_count()}, "
-          f"usable = {len(os.sched_getaffinity(0))}")
-    print(f"- Python {platform.python_version()}, numpy {np.__version__}, "
-          f"scipy {scipy.__version__}, numba {numba.__version__}, "
-          f"torch {torch.__version__}")
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        print(f"- {var} = {os.environ.get(var, '(unset)')!r}")
-    print(f"- threads: numlstm BLAS (SciPy's, called by Numba's np.dot) = "
-          f"{n_threads}; torch.get_num_threads() = {torch.get_num_threads()}; "
-          f"numba.get_num_threads() = {numba.get_num_threads()} (numlstm "
-          f"kernels use no prange)")
-    print(f"- torch: mkldnn (oneDNN) enabled = {torch.backends.mkldnn.enabled}, "
-          f"available = {torch.backends.mkldnn.is_available()}")
-    if threadpoolctl is None:
-        print("- threadpoolctl: not installed")
-    for pool in blas_pools():
-        print(f"- pool {pool.get('internal_api')} {pool.get('version')} "
-              f"({pool.get('architecture', '-')}), {pool['num_threads']} threads: "
-              f"{pool['filepath']}")
-    print(f"- sgemm peak, float32 2048x2048 matmul: numpy {peak_np:.1f} GFLOP/s, "
-          f"scipy.linalg.blas.sgemm {peak_sp:.1f} GFLOP/s (other processes "
-          f"used {peak_other:.0f}% of a core meanwhile)")
-    print()
 
 
 # --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Command line: ``numlstm demo`` fits each architecture on its classic problem."""
+"""Command line: ``numlstm demo`` fits each architecture on its classic
+problem; ``numlstm bench`` times numlstm against PyTorch (:mod:`numlstm.bench`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from . import __version__
+from . import __version__, bench
 from .datasets import (
     make_addition,
     make_cumsum_threshold,
@@ -148,7 +149,15 @@ def main(argv=None) -> int:
     demo = sub.add_parser("demo", help="fit every architecture on its classic "
                           "problem and print score and time")
     demo.add_argument("--seed", type=int, default=0)
+    bench_parser = sub.add_parser(
+        "bench", help="time numlstm against PyTorch on the CPU targets "
+        "(latency, fits, start-up) and print ratios and GFLOP/s",
+        description=bench.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench.add_arguments(bench_parser)
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        return bench.main(args)
     if args.command == "demo":
         print(f"numlstm {__version__} demo: each architecture on its classic "
               "problem, scored on fresh data (the first run compiles the "

@@ -3,19 +3,18 @@
 Every ``setup`` allocates the buffers once (as the network does) and calls
 the kernel once, so the timings see neither allocation nor JIT compilation.
 The LSTM shapes ``(B, T, D, H)`` are the configurations of the design guide
-(section 6); the large one is left to ``benchmarks/bench_vs_torch.py``.
+(section 6); the large one only with ``NUMLSTM_ASV_LARGE=1`` (see
+``_configs.py``).
 """
 
 import numpy as np
 
 from numlstm.backends import resolve
 
+from ._configs import CONFIGS, DTYPES, config_names
+
 #: name -> (B, T, D, H), from the design guide.
-LSTM_CONFIGS = {
-    "latency": (1, 50, 8, 64),
-    "small": (32, 50, 8, 64),
-    "medium": (64, 100, 32, 256),
-}
+LSTM_CONFIGS = {name: CONFIGS[name] for name in config_names()}
 
 
 class LSTMBuffers:
@@ -74,7 +73,7 @@ class LSTMBuffers:
 class LSTMKernels:
     """One LSTM layer: forward (predict) and forward + BPTT (one training step)."""
 
-    params = (list(LSTM_CONFIGS), ["float32", "float64"])
+    params = (list(LSTM_CONFIGS), DTYPES)
     param_names = ["config", "dtype"]
     # a cold Numba cache compiles in setup; keep that inside the limit
     timeout = 300.0
