@@ -12,7 +12,14 @@ from .._fastmath import FASTMATH
 #: vectorising any loop containing a division.
 cpu_kernel = njit(cache=True, fastmath=set(FASTMATH), error_model="numpy")
 
-#: The same policy with ``parallel=True``, for kernels that split independent
-#: samples over Numba's threads with ``prange`` (one chunk per thread).
+#: Numba's parallel transformations, all off but ``prange``: array
+#: expressions and slice assignments stay serial loops (each one converted
+#: into a parallel region would cost a thread launch and its own compilation).
+_PRANGE_ONLY = {"prange": True, "comprehension": False, "numpy": False,
+                "reduction": False, "setitem": False, "stencil": False,
+                "fusion": False, "inplace_binop": False}
+
+#: The same policy with ``prange`` enabled, for kernels that split independent
+#: samples over Numba's threads (one chunk of samples per thread).
 cpu_parallel_kernel = njit(cache=True, fastmath=set(FASTMATH), error_model="numpy",
-                           parallel=True)
+                           parallel=_PRANGE_ONLY)

@@ -4,20 +4,28 @@ Layout is batch-first, ``X`` of shape ``(B, T, D)``, with the canonical
 (PyTorch) weights: ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b (4H,)``, gate
 blocks in the order i, f, g, o.
 
-The shape of the work follows oneDNN/cuDNN: the input projection
-``X W_ih^T`` of every step is one matrix product before the time loop; inside
-the loop only ``h W_hh^T`` is computed step by step (one GEMM into a
-preallocated buffer), fused with the gate math; in the backward pass
-``dX``, ``dW_ih`` and ``dW_hh`` are single matrix products after the loop.
+How the work is laid out (see docs/architecture.md, "Kernel performance"):
+the rows of the batch are independent through time, so each kernel splits
+them into one chunk per thread (``prange``) and runs the whole time loop of
+its chunk without synchronising with the other threads. Each step computes
+``[x_t, h_{t-1}] @ [W_ih, W_hh]^T`` for the chunk's rows with a hand-written
+register-blocked product (:mod:`.matmul`), followed by vectorised gate math
+(:mod:`.fastexp`). The backward step computes
+``dgates_t @ [W_ih, W_hh] = [dx_t, dh_{t-1}]`` the same way, and stores
+``dgates`` and ``[x_t, h_{t-1}]`` transposed, so that ``dW_ih``, ``dW_hh``
+and ``db`` are one blocked product (split over the gate rows) after the
+loop. No BLAS is called: a multi-threaded BLAS call leaves its worker
+threads spinning, which starves the threads of the next parallel region.
 
 Ragged batches: ``lengths[b]`` is the number of real steps of sequence ``b``.
 At a padded step (``t >= lengths[b]``) the state is carried unchanged, the
 output is zero, and the step receives and passes on no gradient of its own:
 ``dH_out`` there is ignored, so padding never leaks into a loss.
 
-Kernels only read their inputs and write their outputs; they allocate
-nothing and raise nothing. All arrays must be C-contiguous and of one float
-dtype (checked by the caller, see :mod:`numlstm.backends.cpu`).
+Kernels only read their inputs and write their outputs; they raise nothing,
+and allocate only a few work arrays once per call, before any time loop.
+All arrays must be C-contiguous and of one float dtype (checked by the
+caller, see :mod:`numlstm.backends.cpu`).
 """
 
 import numpy as np
@@ -25,38 +33,39 @@ from numba import prange
 
 from ._jit import cpu_kernel, cpu_parallel_kernel
 from ._threads import num_threads
-from .fastexp import sigmoid_fast, tanh_fast
-from .linalg import np_dot_into
+from .fastexp import tanh_fast
 from .matmul import matmul_nt_rows
 
 # The gate math of one row is a few simple loops over contiguous 1-D rows, each
-# with few arrays, so that LLVM vectorises every one of them (see
-# docs/architecture.md, "Kernel performance").
+# with few arrays, so that LLVM vectorises every one of them.
 
 
 @cpu_kernel
-def _activate_row(g, r, b, H):
-    """``g = act(g + r + b)`` in place: sigmoid on i, f, o; tanh on g."""
-    for j in range(2 * H):
-        g[j] = sigmoid_fast(g[j] + r[j] + b[j])
-    for j in range(2 * H, 3 * H):
-        g[j] = tanh_fast(g[j] + r[j] + b[j])
-    for j in range(3 * H, 4 * H):
-        g[j] = sigmoid_fast(g[j] + r[j] + b[j])
+def _activate_row(r, b, g, H):
+    """``g = act(r + b)``: sigmoid on the i, f, o blocks, tanh on the g block.
+
+    One branch-free loop over all four blocks, so it vectorises as one:
+    ``sigmoid(a) = (1 + tanh(a / 2)) / 2``, and the g block takes
+    ``tanh(a)`` through the same expression with other constants (selects on
+    the index, not branches).
+    """
+    one = g.dtype.type(1.0)
+    half = g.dtype.type(0.5)
+    zero = g.dtype.type(0.0)
+    for j in range(4 * H):
+        is_g = (j >= 2 * H) & (j < 3 * H)
+        scale = one if is_g else half
+        shift = zero if is_g else half
+        g[j] = tanh_fast(scale * (r[j] + b[j])) * scale + shift
 
 
 @cpu_kernel
-def _cell_row(g, c_prev, c_out, H):
-    """``c_out = f * c_prev + i * g`` from the activated gates ``g``."""
+def _cell_row(g, c_prev, c_out, h_out, H):
+    """``c_out = f * c_prev + i * g`` and ``h_out = o * tanh(c_out)``."""
     for j in range(H):
-        c_out[j] = g[H + j] * c_prev[j] + g[j] * g[2 * H + j]
-
-
-@cpu_kernel
-def _hidden_row(g, c, h_out, H):
-    """``h_out = o * tanh(c)``."""
-    for j in range(H):
-        h_out[j] = g[3 * H + j] * tanh_fast(c[j])
+        c = g[H + j] * c_prev[j] + g[j] * g[2 * H + j]
+        c_out[j] = c
+        h_out[j] = g[3 * H + j] * tanh_fast(c)
 
 
 @cpu_kernel
@@ -72,37 +81,48 @@ def _zero_row(dst):
 
 
 @cpu_kernel
-def _row_chunk(c, n_chunks, B):
-    """Rows ``[s0, s1)`` of chunk ``c``: pairs of rows split as evenly as possible."""
-    pairs = (B + 1) // 2
+def _chunk(c, n_chunks, n):
+    """Rows ``[s0, s1)`` of chunk ``c`` of ``n`` rows, split in pairs."""
+    pairs = (n + 1) // 2
     s0 = 2 * (pairs * c // n_chunks)
-    s1 = min(B, 2 * (pairs * (c + 1) // n_chunks))
+    s1 = min(n, 2 * (pairs * (c + 1) // n_chunks))
     return s0, s1
 
 
 @cpu_kernel
-def _n_chunks(B, n_threads):
-    """One chunk of rows per thread, at least a pair of rows per chunk."""
-    return max(1, min(n_threads, (B + 1) // 2))
+def _n_chunks(n, n_threads):
+    """One chunk per thread, at least a pair of rows per chunk."""
+    return max(1, min(n_threads, (n + 1) // 2))
 
 
 @cpu_kernel
-def _forward_rows(s0, s1, W_hh, b, lengths, H_out, h_n, c_n, gates, cells,
-                  h_prev, rec):
+def _concat_weights(W_ih, W_hh, W_cat):
+    """``W_cat = [W_ih, W_hh]``, shape ``(4H, D + H)``."""
+    D = W_ih.shape[1]
+    for j in range(W_ih.shape[0]):
+        _copy_row(W_ih[j], W_cat[j, :D])
+        _copy_row(W_hh[j], W_cat[j, D:])
+
+
+@cpu_kernel
+def _forward_rows(s0, s1, X, W_cat, b, lengths, H_out, h_n, c_n, gates, cells,
+                  h_prev, rec, xh):
     """The time loop of :func:`lstm_forward` for the rows ``s0 <= s < s1``."""
-    T = gates.shape[1]
-    H = W_hh.shape[1]
+    T, D = X.shape[1], X.shape[2]
+    H = h_n.shape[1]
     for t in range(T):
-        matmul_nt_rows(h_n, W_hh, rec, s0, s1)
+        for s in range(s0, s1):
+            _copy_row(X[s, t], xh[s, :D])
+        matmul_nt_rows(xh, W_cat, rec, s0, s1, 0, D + H, False)
         for s in range(s0, s1):
             if t < lengths[s]:
                 g = gates[s, t]
-                _activate_row(g, rec[s], b, H)
+                _activate_row(rec[s], b, g, H)
                 _copy_row(h_n[s], h_prev[s, t])
-                _cell_row(g, c_n[s], cells[s, t], H)
-                _hidden_row(g, cells[s, t], H_out[s, t], H)
+                _cell_row(g, c_n[s], cells[s, t], H_out[s, t], H)
                 _copy_row(cells[s, t], c_n[s])
                 _copy_row(H_out[s, t], h_n[s])
+                _copy_row(H_out[s, t], xh[s, D:])
             else:
                 _zero_row(gates[s, t])
                 _copy_row(c_n[s], cells[s, t])
@@ -126,27 +146,36 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     gates : (B, T, 4H) out, activated gates i, f, g, o (kept for backward).
     cells : (B, T, H) out, cell state ``c_t`` of every step (for backward).
     h_prev : (B, T, H) out, ``h_{t-1}`` of every step (for backward).
-    rec : (B, 4H) scratch for the recurrent product.
+    rec : (B, 4H) scratch for the gate pre-activations of one step.
     """
     B, T, D = X.shape
     H = W_hh.shape[1]
-    h_n[:] = h0
-    c_n[:] = c0
-    np_dot_into(X.reshape(B * T, D), W_ih.T, gates.reshape(B * T, 4 * H))
+    # work arrays, once per call: the stacked weights and, per row, the
+    # stacked step input [x_t, h_{t-1}]
+    W_cat = np.empty((4 * H, D + H), X.dtype)
+    _concat_weights(W_ih, W_hh, W_cat)
+    xh = np.empty((B, D + H), X.dtype)
+    for s in range(B):
+        _copy_row(h0[s], h_n[s])
+        _copy_row(c0[s], c_n[s])
+        _copy_row(h0[s], xh[s, D:])
     n_chunks = _n_chunks(B, num_threads())
-    for c in prange(n_chunks):
-        s0, s1 = _row_chunk(c, n_chunks, B)
-        _forward_rows(s0, s1, W_hh, b, lengths, H_out, h_n, c_n, gates, cells,
-                      h_prev, rec)
+    if n_chunks == 1:  # no thread launch for a batch of one or two
+        _forward_rows(0, B, X, W_cat, b, lengths, H_out, h_n, c_n, gates,
+                      cells, h_prev, rec, xh)
+    else:
+        for c in prange(n_chunks):
+            s0, s1 = _chunk(c, n_chunks, B)
+            _forward_rows(s0, s1, X, W_cat, b, lengths, H_out, h_n, c_n, gates,
+                          cells, h_prev, rec, xh)
 
 
 @cpu_kernel
-def _gate_grads_row(dh_next, dH_t, g, c, c_prev, dc, dg_t, dg, H):
-    """Gate pre-activation gradients of one row of one step.
+def _gate_grads_row(dh_next, dH_t, g, c, c_prev, dc, dg_t, H):
+    """Gate pre-activation gradients of one row of one step into ``dg_t``.
 
     ``dc`` holds the gradient of ``c_t`` from step ``t + 1`` on entry and
-    that of ``c_{t-1}`` on exit; ``dg_t`` and ``dg`` both receive the four
-    gate blocks.
+    that of ``c_{t-1}`` on exit.
     """
     one = g.dtype.type(1.0)
     for j in range(H):
@@ -165,28 +194,63 @@ def _gate_grads_row(dh_next, dH_t, g, c, c_prev, dc, dg_t, dg, H):
         dg_t[H + j] = dcj * c_prev[j] * f * (one - f)
         dg_t[2 * H + j] = dcj * i * (one - gg * gg)
         dc[j] = dcj * f
-    _copy_row(dg_t, dg)
 
 
 @cpu_kernel
-def _backward_rows(s0, s1, W_hhT, c0, lengths, gates, cells, dH_out, dh0, dc0,
-                   dgates, dgates_t, drec):
+def _store_columns(src, s0, s1, dst, col):
+    """``dst[k, col + s] = src[s, k]`` for the rows ``s0 <= s < s1``."""
+    for k in range(src.shape[1]):
+        d = dst[k]
+        for s in range(s0, s1):
+            d[col + s] = src[s, k]
+
+
+@cpu_kernel
+def _backward_rows(s0, s1, X, W_catT, c0, lengths, gates, cells, h_prev,
+                   dH_out, dX, dh0, dc0, dgates_t, dxh, GT, XHT):
     """The time loop of :func:`lstm_backward` for the rows ``s0 <= s < s1``."""
-    T = gates.shape[1]
-    H = W_hhT.shape[0]
+    B, T, D = X.shape
+    H = dh0.shape[1]
     for t in range(T - 1, -1, -1):
         for s in range(s0, s1):
             if t < lengths[s]:
                 c_prev = cells[s, t - 1] if t > 0 else c0[s]
                 _gate_grads_row(dh0[s], dH_out[s, t], gates[s, t], cells[s, t],
-                                c_prev, dc0[s], dgates_t[s], dgates[s, t], H)
+                                c_prev, dc0[s], dgates_t[s], H)
             else:
                 _zero_row(dgates_t[s])
-                _zero_row(dgates[s, t])
-        matmul_nt_rows(dgates_t, W_hhT, drec, s0, s1)
+        # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh]
+        matmul_nt_rows(dgates_t, W_catT, dxh, s0, s1, 0, 4 * H, False)
         for s in range(s0, s1):
             if t < lengths[s]:
-                _copy_row(drec[s], dh0[s])
+                _copy_row(dxh[s, :D], dX[s, t])
+                _copy_row(dxh[s, D:], dh0[s])
+                _copy_row(X[s, t], dxh[s, :D])  # dxh now holds [x_t, h_{t-1}]
+                _copy_row(h_prev[s, t], dxh[s, D:])
+            else:
+                _zero_row(dX[s, t])
+                _zero_row(dxh[s])
+        # columns t*B + s of dgates^T and [X, h_prev]^T, for the weight grads
+        _store_columns(dgates_t, s0, s1, GT, t * B)
+        _store_columns(dxh, s0, s1, XHT, t * B)
+
+
+@cpu_kernel
+def _weight_grads_rows(j0, j1, GT, XHT, dW_cat, db):
+    """``dW_cat = GT @ XHT^T`` and ``db = GT.sum(1)`` on rows ``j0 .. j1 - 1``.
+
+    The sum over the ``B * T`` columns runs in blocks that stay in cache.
+    """
+    n = GT.shape[1]
+    kb = 256
+    for k0 in range(0, n, kb):
+        matmul_nt_rows(GT, XHT, dW_cat, j0, j1, k0, min(k0 + kb, n), k0 > 0)
+    for j in range(j0, j1):
+        acc = GT.dtype.type(0.0)
+        g = GT[j]
+        for k in range(n):
+            acc += g[k]
+        db[j] = acc
 
 
 @cpu_parallel_kernel
@@ -204,28 +268,41 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     dX : (B, T, D) out.
     dW_ih, dW_hh, db : out, gradients of the weights (overwritten).
     dh0, dc0 : (B, H) out, gradient with respect to the initial state.
-    dgates : (B, T, 4H) scratch, gate pre-activation gradients.
-    dgates_t : (B, 4H) scratch, the same for the current step.
-    drec : (B, H) scratch for the recurrent product.
+    dgates : (B, T, 4H) scratch (used as the gate gradients, transposed).
+    dgates_t : (B, 4H) scratch, the gate gradients of the current step.
+    drec : (B, H) scratch (unused; kept for the shared kernel signature).
     """
     B, T, D = X.shape
     H = W_hh.shape[1]
+    dtype = X.dtype
     # dh0 and dc0 carry the running gradient of (h_t, c_t) back in time.
-    dh0[:] = dh_n
-    dc0[:] = dc_n
-    # W_hh^T with contiguous rows, for the product dgates_t @ W_hh (allocated
-    # once per call, before the time loop).
-    W_hhT = np.ascontiguousarray(W_hh.T)
+    for s in range(B):
+        _copy_row(dh_n[s], dh0[s])
+        _copy_row(dc_n[s], dc0[s])
+    # work arrays, once per call, before the time loop
+    W_catT = np.empty((D + H, 4 * H), dtype)  # [W_ih, W_hh]^T
+    for j in range(4 * H):
+        for k in range(D):
+            W_catT[k, j] = W_ih[j, k]
+        for k in range(H):
+            W_catT[D + k, j] = W_hh[j, k]
+    dxh = np.empty((B, D + H), dtype)
+    GT = dgates.reshape(4 * H, T * B)  # the scratch, as (4H, T*B)
+    XHT = np.empty((D + H, T * B), dtype)
     n_chunks = _n_chunks(B, num_threads())
+    if n_chunks == 1:
+        _backward_rows(0, B, X, W_catT, c0, lengths, gates, cells, h_prev,
+                       dH_out, dX, dh0, dc0, dgates_t, dxh, GT, XHT)
+    else:
+        for c in prange(n_chunks):
+            s0, s1 = _chunk(c, n_chunks, B)
+            _backward_rows(s0, s1, X, W_catT, c0, lengths, gates, cells,
+                           h_prev, dH_out, dX, dh0, dc0, dgates_t, dxh, GT, XHT)
+    dW_cat = np.empty((4 * H, D + H), dtype)
+    n_chunks = _n_chunks(4 * H, num_threads())
     for c in prange(n_chunks):
-        s0, s1 = _row_chunk(c, n_chunks, B)
-        _backward_rows(s0, s1, W_hhT, c0, lengths, gates, cells, dH_out, dh0,
-                       dc0, dgates, dgates_t, drec)
-    G = dgates.reshape(B * T, 4 * H)
-    np_dot_into(G.T, X.reshape(B * T, D), dW_ih)
-    np_dot_into(G.T, h_prev.reshape(B * T, H), dW_hh)
-    np_dot_into(G, W_ih, dX.reshape(B * T, D))
-    db[:] = 0.0
-    for r in range(B * T):
-        for k in range(4 * H):
-            db[k] += G[r, k]
+        j0, j1 = _chunk(c, n_chunks, 4 * H)
+        _weight_grads_rows(j0, j1, GT, XHT, dW_cat, db)
+    for j in range(4 * H):
+        _copy_row(dW_cat[j, :D], dW_ih[j])
+        _copy_row(dW_cat[j, D:], dW_hh[j])

@@ -26,8 +26,12 @@ from ._jit import cpu_kernel
 
 
 @cpu_kernel
-def matmul_nt_rows(A, W, out, s0, s1):
-    """``out[s, :] = A[s, :] @ W.T`` for ``s0 <= s < s1`` (other rows untouched).
+def matmul_nt_rows(A, W, out, s0, s1, k0, k1, accumulate):
+    """``out[s, :] (+)= A[s, k0:k1] @ W[:, k0:k1].T`` for ``s0 <= s < s1``.
+
+    Other rows of ``out`` are untouched. With ``accumulate`` the product is
+    added to ``out``, so a long sum can be split into blocks of ``k`` that
+    stay in cache.
 
     Parameters
     ----------
@@ -35,22 +39,24 @@ def matmul_nt_rows(A, W, out, s0, s1):
     W : (N, K) C-contiguous.
     out : (B, N) C-contiguous, written on rows ``s0 .. s1 - 1`` only.
     """
-    K = A.shape[1]
     N = W.shape[0]
+    # Row views sliced to [k0, k1) and indexed from 0: an index that LLVM
+    # knows is non-negative needs no wrap-around select, so the loads stay
+    # contiguous vector loads (with range(k0, k1) they became gathers).
     zero = A.dtype.type(0.0)
     for j in range(0, N, 8):
-        w0 = W[j]
-        w1 = W[min(j + 1, N - 1)]
-        w2 = W[min(j + 2, N - 1)]
-        w3 = W[min(j + 3, N - 1)]
-        w4 = W[min(j + 4, N - 1)]
-        w5 = W[min(j + 5, N - 1)]
-        w6 = W[min(j + 6, N - 1)]
-        w7 = W[min(j + 7, N - 1)]
+        w0 = W[j, k0:k1]
+        w1 = W[min(j + 1, N - 1), k0:k1]
+        w2 = W[min(j + 2, N - 1), k0:k1]
+        w3 = W[min(j + 3, N - 1), k0:k1]
+        w4 = W[min(j + 4, N - 1), k0:k1]
+        w5 = W[min(j + 5, N - 1), k0:k1]
+        w6 = W[min(j + 6, N - 1), k0:k1]
+        w7 = W[min(j + 7, N - 1), k0:k1]
         for r in range(s0, s1, 2):
             r1 = min(r + 1, s1 - 1)
-            a0 = A[r]
-            a1 = A[r1]
+            a0 = A[r, k0:k1]
+            a1 = A[r1, k0:k1]
             o0 = out[r]
             o1 = out[r1]
             p0 = zero
@@ -69,7 +75,7 @@ def matmul_nt_rows(A, W, out, s0, s1):
             q5 = zero
             q6 = zero
             q7 = zero
-            for k in range(K):
+            for k in range(k1 - k0):
                 x = a0[k]
                 y = a1[k]
                 v0 = w0[k]
@@ -96,6 +102,44 @@ def matmul_nt_rows(A, W, out, s0, s1):
                 q5 += y * v5
                 q6 += y * v6
                 q7 += y * v7
+            if accumulate:
+                p0 += o0[j]
+                q0 += o1[j]
+                if j + 8 <= N:
+                    p1 += o0[j + 1]
+                    p2 += o0[j + 2]
+                    p3 += o0[j + 3]
+                    p4 += o0[j + 4]
+                    p5 += o0[j + 5]
+                    p6 += o0[j + 6]
+                    p7 += o0[j + 7]
+                    q1 += o1[j + 1]
+                    q2 += o1[j + 2]
+                    q3 += o1[j + 3]
+                    q4 += o1[j + 4]
+                    q5 += o1[j + 5]
+                    q6 += o1[j + 6]
+                    q7 += o1[j + 7]
+                else:
+                    n = N - j
+                    if n > 1:
+                        p1 += o0[j + 1]
+                        q1 += o1[j + 1]
+                    if n > 2:
+                        p2 += o0[j + 2]
+                        q2 += o1[j + 2]
+                    if n > 3:
+                        p3 += o0[j + 3]
+                        q3 += o1[j + 3]
+                    if n > 4:
+                        p4 += o0[j + 4]
+                        q4 += o1[j + 4]
+                    if n > 5:
+                        p5 += o0[j + 5]
+                        q5 += o1[j + 5]
+                    if n > 6:
+                        p6 += o0[j + 6]
+                        q6 += o1[j + 6]
             if j + 8 <= N:
                 o0[j] = p0
                 o0[j + 1] = p1
