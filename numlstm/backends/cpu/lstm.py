@@ -36,6 +36,11 @@ from ._threads import num_threads
 from .fastexp import tanh_fast
 from .matmul import matmul_nt_rows
 
+#: ``_ZERO * n`` and ``s1 < s0`` below are a 0 and a False that Numba does not
+#: type as literals, so that every call site of a helper shares one compiled
+#: specialisation (a literal 0 or False argument compiles another one).
+_ZERO = 0
+
 # The gate math of one row is a few simple loops over contiguous 1-D rows, each
 # with few arrays, so that LLVM vectorises every one of them.
 
@@ -113,7 +118,7 @@ def _forward_rows(s0, s1, X, W_cat, b, lengths, H_out, h_n, c_n, gates, cells,
     for t in range(T):
         for s in range(s0, s1):
             _copy_row(X[s, t], xh[s, :D])
-        matmul_nt_rows(xh, W_cat, rec, s0, s1, 0, D + H, False)
+        matmul_nt_rows(xh, W_cat, rec, s0, s1, _ZERO * s0, D + H, s1 < s0)
         for s in range(s0, s1):
             if t < lengths[s]:
                 g = gates[s, t]
@@ -161,7 +166,7 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
         _copy_row(h0[s], xh[s, D:])
     n_chunks = _n_chunks(B, num_threads())
     if n_chunks == 1:  # no thread launch for a batch of one or two
-        _forward_rows(0, B, X, W_cat, b, lengths, H_out, h_n, c_n, gates,
+        _forward_rows(_ZERO * B, B, X, W_cat, b, lengths, H_out, h_n, c_n, gates,
                       cells, h_prev, rec, xh)
     else:
         for c in prange(n_chunks):
@@ -197,17 +202,26 @@ def _gate_grads_row(dh_next, dH_t, g, c, c_prev, dc, dg_t, H):
 
 
 @cpu_kernel
-def _store_columns(src, s0, s1, dst, col):
-    """``dst[k, col + s] = src[s, k]`` for the rows ``s0 <= s < s1``."""
-    for k in range(src.shape[1]):
-        d = dst[k]
+def _store_columns(src, K, s0, s1, dst, col):
+    """``dst[k, col + s] = src[s, k]`` for ``k < K`` and ``s0 <= s < s1``.
+
+    A transpose in blocks of 16 ``k``: each source row is read along ``k``
+    (reading down a column of ``src`` hits one cache set when its row stride
+    is a multiple of 4 KiB), and each destination row receives a contiguous
+    run of ``s``.
+    """
+    for k0 in range(0, K, 16):
+        n = min(16, K - k0)
         for s in range(s0, s1):
-            d[col + s] = src[s, k]
+            row = src[s, k0:k0 + n]
+            c = col + s
+            for k in range(n):
+                dst[k0 + k, c] = row[k]
 
 
 @cpu_kernel
 def _backward_rows(s0, s1, X, W_catT, c0, lengths, gates, cells, h_prev,
-                   dH_out, dX, dh0, dc0, dgates_t, dxh, GT, XHT):
+                   dH_out, dX, dh0, dc0, dg, dxh, GT, XHT):
     """The time loop of :func:`lstm_backward` for the rows ``s0 <= s < s1``."""
     B, T, D = X.shape
     H = dh0.shape[1]
@@ -216,11 +230,11 @@ def _backward_rows(s0, s1, X, W_catT, c0, lengths, gates, cells, h_prev,
             if t < lengths[s]:
                 c_prev = cells[s, t - 1] if t > 0 else c0[s]
                 _gate_grads_row(dh0[s], dH_out[s, t], gates[s, t], cells[s, t],
-                                c_prev, dc0[s], dgates_t[s], H)
+                                c_prev, dc0[s], dg[s, :4 * H], H)
             else:
-                _zero_row(dgates_t[s])
+                _zero_row(dg[s, :4 * H])
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh]
-        matmul_nt_rows(dgates_t, W_catT, dxh, s0, s1, 0, 4 * H, False)
+        matmul_nt_rows(dg, W_catT, dxh, s0, s1, _ZERO * s0, dg.shape[1], s1 < s0)
         for s in range(s0, s1):
             if t < lengths[s]:
                 _copy_row(dxh[s, :D], dX[s, t])
@@ -231,8 +245,8 @@ def _backward_rows(s0, s1, X, W_catT, c0, lengths, gates, cells, h_prev,
                 _zero_row(dX[s, t])
                 _zero_row(dxh[s])
         # columns t*B + s of dgates^T and [X, h_prev]^T, for the weight grads
-        _store_columns(dgates_t, s0, s1, GT, t * B)
-        _store_columns(dxh, s0, s1, XHT, t * B)
+        _store_columns(dg, 4 * H, s0, s1, GT, t * B)
+        _store_columns(dxh, D + H, s0, s1, XHT, t * B)
 
 
 @cpu_kernel
@@ -269,8 +283,8 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     dW_ih, dW_hh, db : out, gradients of the weights (overwritten).
     dh0, dc0 : (B, H) out, gradient with respect to the initial state.
     dgates : (B, T, 4H) scratch (used as the gate gradients, transposed).
-    dgates_t : (B, 4H) scratch, the gate gradients of the current step.
-    drec : (B, H) scratch (unused; kept for the shared kernel signature).
+    dgates_t, drec : (B, 4H), (B, H) scratch (unused: the kernel keeps its
+        own padded buffers; kept for the shared kernel signature).
     """
     B, T, D = X.shape
     H = W_hh.shape[1]
@@ -280,24 +294,31 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
         _copy_row(dh_n[s], dh0[s])
         _copy_row(dc_n[s], dc0[s])
     # work arrays, once per call, before the time loop
-    W_catT = np.empty((D + H, 4 * H), dtype)  # [W_ih, W_hh]^T
+    # The rows of dg (the gate gradients of one step) and of W_catT are
+    # padded with zeros when 4H values would make them a multiple of 2 KiB
+    # long: rows 4 KiB apart all fall in the same L1 cache sets.
+    K4 = 4 * H
+    if (K4 * X.itemsize) % 2048 == 0:
+        K4 += 16
+    W_catT = np.zeros((D + H, K4), dtype)  # [W_ih, W_hh]^T
     for j in range(4 * H):
         for k in range(D):
             W_catT[k, j] = W_ih[j, k]
         for k in range(H):
             W_catT[D + k, j] = W_hh[j, k]
+    dg = np.zeros((B, K4), dtype)
     dxh = np.empty((B, D + H), dtype)
     GT = dgates.reshape(4 * H, T * B)  # the scratch, as (4H, T*B)
     XHT = np.empty((D + H, T * B), dtype)
     n_chunks = _n_chunks(B, num_threads())
     if n_chunks == 1:
-        _backward_rows(0, B, X, W_catT, c0, lengths, gates, cells, h_prev,
-                       dH_out, dX, dh0, dc0, dgates_t, dxh, GT, XHT)
+        _backward_rows(_ZERO * B, B, X, W_catT, c0, lengths, gates, cells, h_prev,
+                       dH_out, dX, dh0, dc0, dg, dxh, GT, XHT)
     else:
         for c in prange(n_chunks):
             s0, s1 = _chunk(c, n_chunks, B)
             _backward_rows(s0, s1, X, W_catT, c0, lengths, gates, cells,
-                           h_prev, dH_out, dX, dh0, dc0, dgates_t, dxh, GT, XHT)
+                           h_prev, dH_out, dX, dh0, dc0, dg, dxh, GT, XHT)
     dW_cat = np.empty((4 * H, D + H), dtype)
     n_chunks = _n_chunks(4 * H, num_threads())
     for c in prange(n_chunks):
