@@ -102,11 +102,11 @@ def _n_chunks(n, n_threads):
 
 @cpu_kernel
 def _concat_weights(W_ih, W_hh, W_cat):
-    """``W_cat = [W_ih, W_hh]``, shape ``(4H, D + H)``."""
+    """``W_cat[:, :D + H] = [W_ih, W_hh]`` (``W_cat`` may have more columns)."""
     D = W_ih.shape[1]
     for j in range(W_ih.shape[0]):
         _copy_row(W_ih[j], W_cat[j, :D])
-        _copy_row(W_hh[j], W_cat[j, D:])
+        _copy_row(W_hh[j], W_cat[j, D:D + W_hh.shape[1]])
 
 
 @cpu_kernel
@@ -118,7 +118,7 @@ def _forward_rows(s0, s1, X, W_cat, b, lengths, H_out, h_n, c_n, gates, cells,
     for t in range(T):
         for s in range(s0, s1):
             _copy_row(X[s, t], xh[s, :D])
-        matmul_nt_rows(xh, W_cat, rec, s0, s1, _ZERO * s0, D + H, s1 < s0)
+        matmul_nt_rows(xh, W_cat, rec, s0, s1, _ZERO * s0, xh.shape[1], s1 < s0)
         for s in range(s0, s1):
             if t < lengths[s]:
                 g = gates[s, t]
@@ -127,7 +127,7 @@ def _forward_rows(s0, s1, X, W_cat, b, lengths, H_out, h_n, c_n, gates, cells,
                 _cell_row(g, c_n[s], cells[s, t], H_out[s, t], H)
                 _copy_row(cells[s, t], c_n[s])
                 _copy_row(H_out[s, t], h_n[s])
-                _copy_row(H_out[s, t], xh[s, D:])
+                _copy_row(H_out[s, t], xh[s, D:D + H])
             else:
                 _zero_row(gates[s, t])
                 _copy_row(c_n[s], cells[s, t])
@@ -157,13 +157,16 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     H = W_hh.shape[1]
     # work arrays, once per call: the stacked weights and, per row, the
     # stacked step input [x_t, h_{t-1}]
-    W_cat = np.empty((4 * H, D + H), X.dtype)
+    # (both zero-padded to a multiple of 16 columns: the dot products of the
+    # step then have no scalar remainder loop)
+    Kp = (D + H + 15) // 16 * 16
+    W_cat = np.zeros((4 * H, Kp), X.dtype)
     _concat_weights(W_ih, W_hh, W_cat)
-    xh = np.empty((B, D + H), X.dtype)
+    xh = np.zeros((B, Kp), X.dtype)
     for s in range(B):
         _copy_row(h0[s], h_n[s])
         _copy_row(c0[s], c_n[s])
-        _copy_row(h0[s], xh[s, D:])
+        _copy_row(h0[s], xh[s, D:D + H])
     n_chunks = _n_chunks(B, num_threads())
     if n_chunks == 1:  # no thread launch for a batch of one or two
         _forward_rows(_ZERO * B, B, X, W_cat, b, lengths, H_out, h_n, c_n, gates,
@@ -256,7 +259,7 @@ def _weight_grads_rows(j0, j1, GT, XHT, dW_cat, db):
     The sum over the ``B * T`` columns runs in blocks that stay in cache.
     """
     n = GT.shape[1]
-    kb = 256
+    kb = 512
     for k0 in range(0, n, kb):
         matmul_nt_rows(GT, XHT, dW_cat, j0, j1, k0, min(k0 + kb, n), k0 > 0)
     for j in range(j0, j1):
