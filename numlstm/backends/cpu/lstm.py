@@ -157,12 +157,9 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     H = W_hh.shape[1]
     # work arrays, once per call: the stacked weights and, per row, the
     # stacked step input [x_t, h_{t-1}]
-    # (both zero-padded to a multiple of 16 columns: the dot products of the
-    # step then have no scalar remainder loop)
-    Kp = (D + H + 15) // 16 * 16
-    W_cat = np.zeros((4 * H, Kp), X.dtype)
+    W_cat = np.empty((4 * H, D + H), X.dtype)
     _concat_weights(W_ih, W_hh, W_cat)
-    xh = np.zeros((B, Kp), X.dtype)
+    xh = np.empty((B, D + H), X.dtype)
     for s in range(B):
         _copy_row(h0[s], h_n[s])
         _copy_row(c0[s], c_n[s])
