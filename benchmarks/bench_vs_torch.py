@@ -166,8 +166,8 @@ def print_machine(n_threads: int, peak_np: float, peak_sp: float,
         print(f"- {var} = {os.environ.get(var, '(unset)')!r}")
     print(f"- threads: numlstm BLAS (SciPy's, called by Numba's np.dot) = "
           f"{n_threads}; torch.get_num_threads() = {torch.get_num_threads()}; "
-          f"numba.get_num_threads() = {numba.get_num_threads()} (numlstm "
-          f"kernels use no prange)")
+          f"numba.get_num_threads() = {numba.get_num_threads()} (the LSTM "
+          f"kernels split the batch over these threads and call no BLAS)")
     print(f"- torch: mkldnn (oneDNN) enabled = {torch.backends.mkldnn.enabled}, "
           f"available = {torch.backends.mkldnn.is_available()}")
     if threadpoolctl is None:
