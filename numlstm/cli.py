@@ -82,15 +82,16 @@ def demo_bidirectional(seed: int = 0) -> dict:
 
 def demo_encoder_decoder(seed: int = 0) -> dict:
     """Encoder-decoder LSTM adding three numbers written as characters."""
-    X, y = make_addition(3000, n_terms=3, largest=20, random_state=seed)
+    X, y = make_addition(6000, n_terms=3, largest=20, random_state=seed)
     X_new, y_new = make_addition(1000, n_terms=3, largest=20,
                                  random_state=seed + 1)
-    model = EncoderDecoderLSTMClassifier(48, 48, max_iter=40,
-                                         learning_rate_init=1e-2,
+    model = EncoderDecoderLSTMClassifier((64, 64), 64, decoder="teacher_forcing",
+                                         max_iter=40, n_iter_no_change=40,
+                                         learning_rate_init=5e-3,
                                          random_state=seed)
     seconds = _timed_fit(model, X, y)
     exact = float(np.mean((model.predict(X_new) == y_new).all(axis=1)))
-    return {"model": "EncoderDecoderLSTMClassifier(48, 48)",
+    return {"model": "EncoderDecoderLSTMClassifier((64, 64), 64, tf)",
             "problem": 'addition "12+7+20" -> " 39"',
             "score": f"exact match {exact:.3f}",
             "fit time": f"{seconds:.2f} s", "backend": model.backend_}
