@@ -46,30 +46,40 @@ MAKERS = (
 ESTIMATORS = [make(dtype=dtype, **FAST) for dtype in ("float32", "float64")
               for make in MAKERS]
 
-#: Checks that cannot hold exactly, with the reason. They are marked as
-#: expected failures but not strict: most instances pass them anyway.
-ALWAYS = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "mini-batch training: weights and repeated rows give different "
-        "batches, so the two fits meet only as far as both converge; measured "
-        "agreement ~1e-6 in float32 and ~1e-7 relative in float64, against "
-        "the check's rtol of 1e-7."),
-}
-FLOAT32 = {
-    name: ("the dense output layer's float32 GEMM (BLAS) blocks rows "
-           "differently for different batch sizes, so a prediction can move "
-           "by 1 ulp (1.2e-7 measured) with the batch around it; the check's "
-           "atol is 1e-7. The LSTM kernels themselves are batch-invariant, "
-           "and the float64 instances pass.")
-    for name in ("check_methods_subset_invariance",
-                 "check_methods_sample_order_invariance")
+SAMPLE_WEIGHT = (
+    "check_sample_weight_equivalence_on_dense_data",
+    "mini-batch training: weights and repeated rows give different batches, "
+    "so the two fits meet only as far as both converge; measured agreement "
+    "~1e-6 in float32 and ~1e-7 relative in float64, against the check's "
+    "rtol of 1e-7.")
+SAMPLE_ORDER = (
+    "check_methods_sample_order_invariance",
+    "the dense output layer's float32 GEMM (BLAS) blocks rows differently "
+    "with their position, so a prediction can move by 1 ulp (1.2e-7 "
+    "measured) when the samples are reordered; the check's atol is 1e-7. The "
+    "LSTM kernels themselves are batch-invariant.")
+
+#: The checks that fail, per (estimator, dtype), with the reason; strict:
+#: a check listed here that starts passing fails the test, so this list is
+#: exactly what fails today (measured on this machine's CPU kernels).
+EXPECTED_FAILURES = {
+    ("VanillaLSTMClassifier", "float32"): [SAMPLE_WEIGHT],
+    ("StackedLSTMRegressor", "float32"): [SAMPLE_WEIGHT],
+    ("StackedLSTMClassifier", "float32"): [SAMPLE_WEIGHT],
+    ("BidirectionalLSTMRegressor", "float32"): [SAMPLE_ORDER],
+    ("BidirectionalLSTMClassifier", "float32"): [SAMPLE_WEIGHT],
+    ("BidirectionalLSTMClassifier", "float64"): [SAMPLE_WEIGHT],
+    ("EncoderDecoderLSTMClassifier", "float32"): [SAMPLE_WEIGHT],
+    ("CNNLSTMClassifier", "float32"): [SAMPLE_WEIGHT],
 }
 
 
 def expected_failed_checks(estimator):
-    return {**ALWAYS, **(FLOAT32 if estimator.dtype == "float32" else {})}
+    key = (type(estimator).__name__, estimator.dtype)
+    return dict(EXPECTED_FAILURES.get(key, []))
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks,
+                         xfail_strict=True)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
