@@ -48,6 +48,39 @@ _SOLVERS = ("adam", "sgd", "rmsprop", "lbfgs")
 _PREDICT_CHUNK = 2048
 
 
+#: the constructor parameters every estimator shares (stored by the base)
+TRAINING_PARAMETERS = (
+    "solver", "learning_rate_init", "batch_size", "max_iter", "tol",
+    "n_iter_no_change", "early_stopping", "validation_fraction", "shuffle",
+    "alpha", "momentum", "nesterovs_momentum", "beta_1", "beta_2", "epsilon",
+    "clip_norm", "dropout", "random_state", "verbose", "warm_start",
+    "backend", "dtype")
+
+
+def training_parameters(values: dict) -> dict:
+    """The shared parameters out of a subclass ``__init__``'s ``locals()``."""
+    return {name: values[name] for name in TRAINING_PARAMETERS}
+
+
+def as_sizes(value) -> tuple:
+    """An int or a sequence of ints as a tuple of layer sizes."""
+    return (value,) if not hasattr(value, "__iter__") else tuple(value)
+
+
+class UnitsOrLayerSizes:
+    """For architectures with ``units`` (one layer) and ``hidden_layer_sizes``
+    (a stack, overriding ``units`` when not None)."""
+
+    @property
+    def _sizes_param(self):
+        return "units" if self.hidden_layer_sizes is None else "hidden_layer_sizes"
+
+    def _hidden_sizes(self):
+        if self.hidden_layer_sizes is None:
+            return (self.units,)
+        return as_sizes(self.hidden_layer_sizes)
+
+
 class BaseLSTMEstimator(BaseEstimator):
     """Shared machinery of the LSTM estimators (not for direct use)."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..nn.bidirectional import MERGE_MODES, BidirectionalLSTM
-from ._base import BaseLSTMEstimator
+from ._base import BaseLSTMEstimator, UnitsOrLayerSizes, training_parameters
 from ._docs import estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
 
@@ -31,7 +31,7 @@ _WEIGHTS = """
 """
 
 
-class _BidirectionalLSTM(BaseLSTMEstimator):
+class _BidirectionalLSTM(UnitsOrLayerSizes, BaseLSTMEstimator):
     def __init__(self, units=50, *, hidden_layer_sizes=None, merge_mode="concat",
                  return_sequences=False, solver="adam", learning_rate_init=1e-3,
                  batch_size=32, max_iter=200, tol=1e-4, n_iter_no_change=10,
@@ -40,31 +40,11 @@ class _BidirectionalLSTM(BaseLSTMEstimator):
                  beta_2=0.999, epsilon=1e-8, clip_norm=5.0, dropout=0.0,
                  random_state=None, verbose=False, warm_start=False,
                  backend="auto", dtype="float32"):
-        super().__init__(
-            solver=solver,
-            learning_rate_init=learning_rate_init, batch_size=batch_size,
-            max_iter=max_iter, tol=tol, n_iter_no_change=n_iter_no_change,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction, shuffle=shuffle,
-            alpha=alpha, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
-            beta_2=beta_2, epsilon=epsilon, clip_norm=clip_norm,
-            dropout=dropout, random_state=random_state, verbose=verbose,
-            warm_start=warm_start, backend=backend, dtype=dtype)
+        super().__init__(**training_parameters(locals()))
         self.units = units
         self.hidden_layer_sizes = hidden_layer_sizes
         self.merge_mode = merge_mode
         self.return_sequences = return_sequences
-
-    @property
-    def _sizes_param(self):
-        return "units" if self.hidden_layer_sizes is None else "hidden_layer_sizes"
-
-    def _hidden_sizes(self):
-        if self.hidden_layer_sizes is None:
-            return (self.units,)
-        sizes = self.hidden_layer_sizes
-        return (sizes,) if not hasattr(sizes, "__iter__") else tuple(sizes)
 
     def _validate_hyperparameters(self):
         super()._validate_hyperparameters()

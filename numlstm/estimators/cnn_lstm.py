@@ -9,7 +9,12 @@ from sklearn.utils.validation import _check_feature_names
 
 from ..nn import Sequential
 from ..nn.conv import PADDINGS, ConvBlock, FlattenSteps
-from ._base import BaseLSTMEstimator
+from ._base import (
+    BaseLSTMEstimator,
+    UnitsOrLayerSizes,
+    as_sizes,
+    training_parameters,
+)
 from ._docs import RETURN_SEQUENCES, estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
 from ._validation import check_step_sequences
@@ -65,7 +70,7 @@ def conv_stack(step_shape, filters, kernel_size, pool_size, padding):
     return layers
 
 
-class _CNNLSTM(BaseLSTMEstimator):
+class _CNNLSTM(UnitsOrLayerSizes, BaseLSTMEstimator):
     def __init__(self, filters=(32,), kernel_size=3, pool_size=2, *,
                  padding="valid", units=50, hidden_layer_sizes=None,
                  return_sequences=False, solver="adam", learning_rate_init=1e-3,
@@ -75,16 +80,7 @@ class _CNNLSTM(BaseLSTMEstimator):
                  beta_2=0.999, epsilon=1e-8, clip_norm=5.0, dropout=0.0,
                  random_state=None, verbose=False, warm_start=False,
                  backend="auto", dtype="float32"):
-        super().__init__(
-            solver=solver, learning_rate_init=learning_rate_init,
-            batch_size=batch_size, max_iter=max_iter, tol=tol,
-            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, shuffle=shuffle,
-            alpha=alpha, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
-            beta_2=beta_2, epsilon=epsilon, clip_norm=clip_norm,
-            dropout=dropout, random_state=random_state, verbose=verbose,
-            warm_start=warm_start, backend=backend, dtype=dtype)
+        super().__init__(**training_parameters(locals()))
         self.filters = filters
         self.kernel_size = kernel_size
         self.pool_size = pool_size
@@ -93,19 +89,8 @@ class _CNNLSTM(BaseLSTMEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.return_sequences = return_sequences
 
-    @property
-    def _sizes_param(self):
-        return "units" if self.hidden_layer_sizes is None else "hidden_layer_sizes"
-
-    def _hidden_sizes(self):
-        if self.hidden_layer_sizes is None:
-            return (self.units,)
-        sizes = self.hidden_layer_sizes
-        return (sizes,) if not hasattr(sizes, "__iter__") else tuple(sizes)
-
     def _filters(self):
-        f = self.filters
-        return (f,) if not hasattr(f, "__iter__") else tuple(f)
+        return as_sizes(self.filters)
 
     def _validate_hyperparameters(self):
         super()._validate_hyperparameters()

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils.validation import column_or_1d
 
 from ..nn.seq2seq import DECODERS, EncoderDecoder
-from ._base import BaseLSTMEstimator
+from ._base import BaseLSTMEstimator, as_sizes, training_parameters
 from ._docs import estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
 from ._validation import check_n_samples
@@ -49,23 +49,13 @@ class _EncoderDecoderLSTM(BaseLSTMEstimator):
                  beta_2=0.999, epsilon=1e-8, clip_norm=5.0, dropout=0.0,
                  random_state=None, verbose=False, warm_start=False,
                  backend="auto", dtype="float32"):
-        super().__init__(
-            solver=solver, learning_rate_init=learning_rate_init,
-            batch_size=batch_size, max_iter=max_iter, tol=tol,
-            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, shuffle=shuffle,
-            alpha=alpha, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
-            beta_2=beta_2, epsilon=epsilon, clip_norm=clip_norm,
-            dropout=dropout, random_state=random_state, verbose=verbose,
-            warm_start=warm_start, backend=backend, dtype=dtype)
+        super().__init__(**training_parameters(locals()))
         self.encoder_units = encoder_units
         self.decoder_units = decoder_units
         self.decoder = decoder
 
     def _hidden_sizes(self):
-        units = self.encoder_units
-        return (units,) if not hasattr(units, "__iter__") else tuple(units)
+        return as_sizes(self.encoder_units)
 
     def _validate_hyperparameters(self):
         super()._validate_hyperparameters()

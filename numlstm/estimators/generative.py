@@ -11,7 +11,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ..nn import MeanSquaredError, SoftmaxCrossEntropy
 from ..nn.training import sequence_weights
-from ._base import BaseLSTMEstimator
+from ._base import BaseLSTMEstimator, as_sizes, training_parameters
 from ._docs import TRAINING_PARAMETERS
 from ._validation import Sequences
 
@@ -109,16 +109,7 @@ class GenerativeLSTM(BaseLSTMEstimator):
                  beta_2=0.999, epsilon=1e-8, clip_norm=5.0, dropout=0.0,
                  random_state=None, verbose=False, warm_start=False,
                  backend="auto", dtype="float32"):
-        super().__init__(
-            solver=solver, learning_rate_init=learning_rate_init,
-            batch_size=batch_size, max_iter=max_iter, tol=tol,
-            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, shuffle=shuffle,
-            alpha=alpha, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
-            beta_2=beta_2, epsilon=epsilon, clip_norm=clip_norm,
-            dropout=dropout, random_state=random_state, verbose=verbose,
-            warm_start=warm_start, backend=backend, dtype=dtype)
+        super().__init__(**training_parameters(locals()))
         self.hidden_layer_sizes = hidden_layer_sizes
         self.sequence_length = sequence_length
 
@@ -130,8 +121,7 @@ class GenerativeLSTM(BaseLSTMEstimator):
     return_sequences = True  # the network predicts every next step
 
     def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        return (sizes,) if not hasattr(sizes, "__iter__") else tuple(sizes)
+        return as_sizes(self.hidden_layer_sizes)
 
     def _validate_hyperparameters(self):
         super()._validate_hyperparameters()

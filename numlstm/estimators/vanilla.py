@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import BaseLSTMEstimator
+from ._base import BaseLSTMEstimator, training_parameters
 from ._docs import estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
 
@@ -29,17 +29,7 @@ class _VanillaLSTM(BaseLSTMEstimator):
                  epsilon=1e-8, clip_norm=5.0, dropout=0.0, random_state=None,
                  verbose=False, warm_start=False, backend="auto",
                  dtype="float32"):
-        super().__init__(
-            solver=solver,
-            learning_rate_init=learning_rate_init, batch_size=batch_size,
-            max_iter=max_iter, tol=tol, n_iter_no_change=n_iter_no_change,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction, shuffle=shuffle,
-            alpha=alpha, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
-            beta_2=beta_2, epsilon=epsilon, clip_norm=clip_norm,
-            dropout=dropout, random_state=random_state, verbose=verbose,
-            warm_start=warm_start, backend=backend, dtype=dtype)
+        super().__init__(**training_parameters(locals()))
         self.units = units
         self.return_sequences = return_sequences
 
