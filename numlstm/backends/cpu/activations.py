@@ -52,22 +52,24 @@ def tanh(x, out):
 
 
 @cpu_kernel
-def log_softmax(z, out):
-    """Row-wise log-softmax of a 2-D array ``z`` into ``out``.
+def row_logsumexp(z, r):
+    """``log(sum(exp(z[r])))``, shifted by the row maximum: no ``exp``
+    overflows, finite for finite input of any magnitude."""
+    m = z[r, 0]
+    for j in range(1, z.shape[1]):
+        if z[r, j] > m:
+            m = z[r, j]
+    s = 0.0
+    for j in range(z.shape[1]):
+        s += math.exp(z[r, j] - m)
+    return m + math.log(s)
 
-    Shifts by the row maximum, so no ``exp`` overflows and the result is
-    finite for finite input of any magnitude.
-    """
-    n, k = z.shape
-    for r in range(n):
-        m = z[r, 0]
-        for j in range(1, k):
-            if z[r, j] > m:
-                m = z[r, j]
-        s = 0.0
-        for j in range(k):
-            s += math.exp(z[r, j] - m)
-        lse = m + math.log(s)
-        for j in range(k):
+
+@cpu_kernel
+def log_softmax(z, out):
+    """Row-wise log-softmax of a 2-D array ``z`` into ``out``."""
+    for r in range(z.shape[0]):
+        lse = row_logsumexp(z, r)
+        for j in range(z.shape[1]):
             out[r, j] = z[r, j] - lse
 

@@ -10,17 +10,23 @@ guarantees ``sum(w) > 0``.
 import math
 
 from ._jit import cpu_kernel
-from .activations import sigmoid_s, softplus_s
+from .activations import row_logsumexp, sigmoid_s, softplus_s
+
+
+@cpu_kernel
+def weight_sum(w):
+    """``sum(w)`` accumulated in float64."""
+    total = 0.0
+    for r in range(w.size):
+        total += w[r]
+    return total
 
 
 @cpu_kernel
 def mse_loss(y_pred, y_true, w, grad):
     """Mean squared error over rows and outputs, without a 1/2 factor."""
     n, k = y_pred.shape
-    wsum = 0.0
-    for r in range(n):
-        wsum += w[r]
-    scale = 1.0 / (wsum * k)
+    scale = 1.0 / (weight_sum(w) * k)
     total = 0.0
     for r in range(n):
         for j in range(k):
@@ -34,19 +40,10 @@ def mse_loss(y_pred, y_true, w, grad):
 def softmax_cross_entropy(logits, labels, w, grad):
     """Cross-entropy of softmax(``logits`` (N, C)) against int ``labels`` (N,)."""
     n, k = logits.shape
-    wsum = 0.0
-    for r in range(n):
-        wsum += w[r]
+    wsum = weight_sum(w)
     total = 0.0
     for r in range(n):
-        m = logits[r, 0]
-        for j in range(1, k):
-            if logits[r, j] > m:
-                m = logits[r, j]
-        s = 0.0
-        for j in range(k):
-            s += math.exp(logits[r, j] - m)
-        lse = m + math.log(s)
+        lse = row_logsumexp(logits, r)
         total += w[r] * (lse - logits[r, labels[r]])
         for j in range(k):
             grad[r, j] = w[r] * math.exp(logits[r, j] - lse) / wsum
@@ -62,10 +59,7 @@ def sigmoid_binary_cross_entropy(logits, targets, w, grad):
     that no logit overflows.
     """
     n, k = logits.shape
-    wsum = 0.0
-    for r in range(n):
-        wsum += w[r]
-    scale = 1.0 / (wsum * k)
+    scale = 1.0 / (weight_sum(w) * k)
     total = 0.0
     for r in range(n):
         for j in range(k):
