@@ -19,7 +19,10 @@ forward pass copies every receptive field into one row of ``cols``, columns
 ordered channel-major then kernel offset (``c * K + k``, i.e. matching
 ``W.reshape(F, C * K)``), and does one matrix product; the backward pass is
 two matrix products (``dW`` and ``dcols``) and a col2im scatter-add into
-``dX``. ``cols`` from the forward pass is kept for the backward pass.
+``dX``. ``cols`` from the forward pass is kept for the backward pass. The
+forward product is the row-wise one of :mod:`.matmul` (a frame's output does
+not depend on the rest of the batch, so predictions are batch-invariant bit
+for bit); the backward products are BLAS GEMMs.
 
 Kernels only read their inputs and write their outputs and scratch; they
 allocate nothing and raise nothing. All arrays must be C-contiguous and of
@@ -28,6 +31,7 @@ one float dtype (checked by the caller).
 
 from ._jit import cpu_kernel
 from .linalg import np_dot_into
+from .matmul import matmul_nt
 
 
 @cpu_kernel
@@ -119,7 +123,7 @@ def conv1d_forward(X, W, b, pad_left, cols, out):
     L_out = out.shape[1]
     conv1d_im2col(X, K, pad_left, L_out, cols)
     out2 = out.reshape(N * L_out, F)
-    np_dot_into(cols, W.reshape(F, C * K).T, out2)
+    matmul_nt(cols, W.reshape(F, C * K), out2)
     _add_bias_rows(out2, b)
 
 
@@ -224,7 +228,7 @@ def conv2d_forward(X, Wt, b, pad_top, pad_left, cols, out):
     H_out, W_out = out.shape[1], out.shape[2]
     conv2d_im2col(X, KH, KW, pad_top, pad_left, H_out, W_out, cols)
     out2 = out.reshape(N * H_out * W_out, F)
-    np_dot_into(cols, Wt.reshape(F, C * KH * KW).T, out2)
+    matmul_nt(cols, Wt.reshape(F, C * KH * KW), out2)
     _add_bias_rows(out2, b)
 
 

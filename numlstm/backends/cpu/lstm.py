@@ -34,7 +34,7 @@ from numba import prange
 from ._jit import cpu_kernel, cpu_parallel_kernel
 from ._threads import num_threads
 from .fastexp import tanh_fast
-from .matmul import matmul_nt_rows
+from .matmul import chunk_rows, matmul_nt_rows, n_chunks_for
 
 #: ``_ZERO * n`` and ``s1 < s0`` below are a 0 and a False that Numba does not
 #: type as literals, so that every call site of a helper shares one compiled
@@ -83,21 +83,6 @@ def _copy_row(src, dst):
 def _zero_row(dst):
     for j in range(dst.size):
         dst[j] = 0.0
-
-
-@cpu_kernel
-def _chunk(c, n_chunks, n):
-    """Rows ``[s0, s1)`` of chunk ``c`` of ``n`` rows, split in pairs."""
-    pairs = (n + 1) // 2
-    s0 = 2 * (pairs * c // n_chunks)
-    s1 = min(n, 2 * (pairs * (c + 1) // n_chunks))
-    return s0, s1
-
-
-@cpu_kernel
-def _n_chunks(n, n_threads):
-    """One chunk per thread, at least a pair of rows per chunk."""
-    return max(1, min(n_threads, (n + 1) // 2))
 
 
 @cpu_kernel
@@ -164,13 +149,13 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
         _copy_row(h0[s], h_n[s])
         _copy_row(c0[s], c_n[s])
         _copy_row(h0[s], xh[s, D:D + H])
-    n_chunks = _n_chunks(B, num_threads())
+    n_chunks = n_chunks_for(B, num_threads())
     if n_chunks == 1:  # no thread launch for a batch of one or two
         _forward_rows(_ZERO * B, B, X, W_cat, b, lengths, H_out, h_n, c_n, gates,
                       cells, h_prev, rec, xh)
     else:
         for c in prange(n_chunks):
-            s0, s1 = _chunk(c, n_chunks, B)
+            s0, s1 = chunk_rows(c, n_chunks, B)
             _forward_rows(s0, s1, X, W_cat, b, lengths, H_out, h_n, c_n, gates,
                           cells, h_prev, rec, xh)
 
@@ -310,19 +295,19 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     dxh = np.empty((B, D + H), dtype)
     GT = dgates.reshape(4 * H, T * B)  # the scratch, as (4H, T*B)
     XHT = np.empty((D + H, T * B), dtype)
-    n_chunks = _n_chunks(B, num_threads())
+    n_chunks = n_chunks_for(B, num_threads())
     if n_chunks == 1:
         _backward_rows(_ZERO * B, B, X, W_catT, c0, lengths, gates, cells, h_prev,
                        dH_out, dX, dh0, dc0, dg, dxh, GT, XHT)
     else:
         for c in prange(n_chunks):
-            s0, s1 = _chunk(c, n_chunks, B)
+            s0, s1 = chunk_rows(c, n_chunks, B)
             _backward_rows(s0, s1, X, W_catT, c0, lengths, gates, cells,
                            h_prev, dH_out, dX, dh0, dc0, dg, dxh, GT, XHT)
     dW_cat = np.empty((4 * H, D + H), dtype)
-    n_chunks = _n_chunks(4 * H, num_threads())
+    n_chunks = n_chunks_for(4 * H, num_threads())
     for c in prange(n_chunks):
-        j0, j1 = _chunk(c, n_chunks, 4 * H)
+        j0, j1 = chunk_rows(c, n_chunks, 4 * H)
         _weight_grads_rows(j0, j1, GT, XHT, dW_cat, db)
     for j in range(4 * H):
         _copy_row(dW_cat[j, :D], dW_ih[j])

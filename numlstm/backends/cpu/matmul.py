@@ -22,7 +22,25 @@ wherever it sits: a row's result does not depend on which other rows are in
 the batch.
 """
 
-from ._jit import cpu_kernel
+from numba import prange
+
+from ._jit import cpu_kernel, cpu_parallel_kernel
+from ._threads import num_threads
+
+
+@cpu_kernel
+def chunk_rows(c, n_chunks, n):
+    """Rows ``[s0, s1)`` of chunk ``c`` of ``n`` rows, split in pairs."""
+    pairs = (n + 1) // 2
+    s0 = 2 * (pairs * c // n_chunks)
+    s1 = min(n, 2 * (pairs * (c + 1) // n_chunks))
+    return s0, s1
+
+
+@cpu_kernel
+def n_chunks_for(n, n_threads):
+    """One chunk per thread, at least a pair of rows per chunk."""
+    return max(1, min(n_threads, (n + 1) // 2))
 
 
 @cpu_kernel
@@ -181,3 +199,20 @@ def matmul_nt_rows(A, W, out, s0, s1, k0, k1, accumulate):
                 if n > 6:
                     o0[j + 6] = p6
                     o1[j + 6] = q6
+
+
+@cpu_parallel_kernel
+def matmul_nt(A, W, out):
+    """``out = A @ W.T`` with the rows of ``A`` split over Numba's threads.
+
+    Each row is computed by :func:`matmul_nt_rows`, so the result of a row
+    never depends on the other rows or on the thread count.
+    """
+    n, K = A.shape
+    n_chunks = n_chunks_for(n, num_threads())
+    if n_chunks == 1:
+        matmul_nt_rows(A, W, out, 0, n, 0, K, False)
+    else:
+        for c in prange(n_chunks):
+            s0, s1 = chunk_rows(c, n_chunks, n)
+            matmul_nt_rows(A, W, out, s0, s1, 0, K, False)
