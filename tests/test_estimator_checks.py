@@ -59,7 +59,7 @@ def expected_failed_checks(estimator):
 
     It is marked as an expected failure for every estimator but not strictly:
     where both fits happen to converge to the same predictions within 1e-7
-    it passes (as of this commit 7 of the 22 instances fail it, which ones
+    it passes (as of this commit 8 of the 22 instances fail it, which ones
     moving with any change of the numerics). Every other check must pass.
     """
     return dict([SAMPLE_WEIGHT])
