@@ -1297,3 +1297,15 @@ def test_zero_sample_weight_equals_dropping_the_samples(cls):
     assert_close(gw, gd, 1e-12, "grad")
     # ... and the weights do matter
     assert model.make_objective(*args)[0](theta)[0] != pytest.approx(lw)
+
+
+def test_generative_dataframe_of_ints_is_a_token_model():
+    import pandas as pd
+
+    tokens = np.random.default_rng(0).integers(0, 4, size=(6, 5))
+    from_array = GenerativeLSTM((4,), max_iter=2, random_state=0).fit(tokens)
+    from_frame = GenerativeLSTM((4,), max_iter=2, random_state=0).fit(
+        pd.DataFrame(tokens))
+    assert from_frame.kind_ == from_array.kind_ == "tokens"
+    np.testing.assert_array_equal(from_frame.score_samples(pd.DataFrame(tokens)),
+                                  from_array.score_samples(tokens))

@@ -24,6 +24,8 @@ def _is_text(X) -> bool:
 
 
 def _is_tokens(X) -> bool:
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
+        X = X.to_numpy()  # a DataFrame of ints is a table of tokens too
     if not isinstance(X, (list, tuple)) or len(X) == 0:
         return isinstance(X, np.ndarray) and X.ndim == 2 and \
             np.issubdtype(X.dtype, np.integer)
@@ -159,6 +161,8 @@ class GenerativeLSTM(BaseLSTMEstimator):
             return [np.array([index[c] for c in t], dtype=np.int64)
                     for t in texts]
         if self.kind_ == "tokens":
+            if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
+                X = X.to_numpy()
             if not _is_tokens(X):
                 raise ValueError("this model was fitted on integer tokens: X "
                                  "must be a list of integer sequences.")
