@@ -1229,3 +1229,32 @@ def test_make_objective_on_an_unfitted_estimator(cls):
     fresh = make(cls, dtype="float64", random_state=np.random.RandomState(3))
     assert np.array_equal(output(shared.fit(X, y), X),
                           output(fresh.fit(X, y), X))
+
+
+def test_early_stopping_turned_on_between_warm_fits():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 4, 2)), rng.normal(size=20)
+    model = VanillaLSTMRegressor(units=3, max_iter=2, warm_start=True,
+                                 random_state=0).fit(X, y)
+    assert model.validation_scores_ is None
+    model.set_params(early_stopping=True).fit(X, y)
+    assert len(model.validation_scores_) >= 1
+    assert model.best_validation_score_ == max(model.validation_scores_)
+
+
+def test_early_stopping_refuses_a_weightless_validation_split():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 4, 2)), rng.normal(size=10)
+    sw = np.r_[np.zeros(9), 1.0]
+    model = VanillaLSTMRegressor(units=3, max_iter=2, early_stopping=True,
+                                 validation_fraction=0.2, random_state=0)
+    with pytest.raises(ValueError, match="early_stopping: the .* split"):
+        model.fit(X, y, sample_weight=sw)
+
+
+def test_verbose_lbfgs_draws_a_progress_bar(capsys):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 3, 2)), rng.normal(size=8)
+    VanillaLSTMRegressor(units=3, solver="lbfgs", max_iter=3, verbose=True,
+                         random_state=0).fit(X, y)
+    assert "L-BFGS" in capsys.readouterr().err

@@ -351,6 +351,15 @@ class BaseLSTMEstimator(BaseEstimator):
             train_idx, val_idx = train_test_split(
                 idx, test_size=self.validation_fraction,
                 random_state=self._random_state, stratify=stratify)
+            if sw[val_idx].sum() <= 0 or sw[train_idx].sum() <= 0:
+                part = "validation" if sw[val_idx].sum() <= 0 else "training"
+                raise ValueError(
+                    f"early_stopping: the {part} split (validation_fraction="
+                    f"{self.validation_fraction}) holds only samples of "
+                    "sample_weight 0, so it cannot score the model; give "
+                    "weight to more samples or change random_state.")
+            if self.validation_scores_ is None:  # turned on after a fit
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
             val = (seqs, val_idx, Y[val_idx], sw[val_idx])
             X, lengths, Y, sw = X[train_idx], lengths[train_idx], Y[train_idx], \
                 sw[train_idx]
@@ -359,8 +368,7 @@ class BaseLSTMEstimator(BaseEstimator):
         n = len(X)
         batch = int(np.clip(self.batch_size, 1, n))
         epochs = 1 if incremental else self.max_iter
-        bar = tqdm(total=epochs, desc=type(self).__name__, disable=not self.verbose,
-                   leave=False)
+        bar = tqdm(total=epochs, desc=type(self).__name__, disable=not self.verbose)
         converged = False
         try:
             for _ in range(epochs):
@@ -423,9 +431,13 @@ class BaseLSTMEstimator(BaseEstimator):
 
     def _fit_lbfgs(self, seqs, Y, sw) -> None:
         fun, theta0 = self._objective(self.network_, seqs, Y, sw)
+        bar = tqdm(total=self.max_iter, desc=f"{type(self).__name__} (L-BFGS)",
+                   disable=not self.verbose)
 
         def record(*args):
             self.loss_curve_.append(float(fun.last_loss))
+            bar.set_postfix({"loss": f"{self.loss_curve_[-1]:.4g}"})
+            bar.update()
 
         try:
             result = minimize(fun, theta0, jac=True, method="L-BFGS-B",
@@ -435,6 +447,8 @@ class BaseLSTMEstimator(BaseEstimator):
         except DivergenceError:
             self.network_.params.set_flat(fun.last_theta)
             raise
+        finally:
+            bar.close()
         self.network_.params.set_flat(result.x)
         self.n_iter_ += int(result.nit)
         self.t_ += len(seqs.X) * int(result.nit)
