@@ -30,7 +30,7 @@ class SGD(Optimizer):
     >>> import numpy as np
     >>> from numlstm.backends import resolve
     >>> theta = np.ones(3)
-    >>> SGD(resolve("cpu"), 0.1).step(theta, np.ones(3))
+    >>> SGD(resolve("cpu"), 0.1, momentum=0.0).step(theta, np.ones(3))
     >>> theta
     array([0.9, 0.9, 0.9])
     """
