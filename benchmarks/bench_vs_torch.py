@@ -8,8 +8,9 @@ Run with an environment that has torch (torch is never a numlstm dependency)::
 For each configuration ``(B, T, D, H)`` of the design guide (section 6) it
 times, in float32 unless ``--dtype`` says otherwise:
 
-- numlstm: ``lstm_forward`` and ``lstm_forward`` + ``lstm_backward`` from
-  ``resolve('cpu')``, every buffer preallocated, after a warm-up (so neither
+- numlstm: forward and forward + backward of one ``numlstm.nn.LSTM`` layer
+  (the ``lstm_forward``/``lstm_backward`` kernels of ``resolve('cpu')`` on
+  the workspace the layer allocates once), after a warm-up (so neither
   allocation nor JIT compilation is timed);
 - torch: ``nn.LSTM(batch_first=True)`` with the same weights, forward under
   ``inference_mode`` and forward + ``out.backward(g)`` with ``X`` requiring a
@@ -47,7 +48,7 @@ from numlstm._machine import (  # noqa: E402
     time_median,
     wait_for_quiet,
 )
-from numlstm.backends import resolve  # noqa: E402
+from numlstm.nn import LSTM, Sequential  # noqa: E402
 
 try:
     import threadpoolctl
@@ -84,56 +85,30 @@ def time_pair(f_ours, f_torch, budget: float, max_repeats: int) -> tuple:
 
 
 class NumlstmLSTM:
-    """One numlstm LSTM layer with every buffer preallocated."""
+    """One numlstm LSTM layer (``numlstm.nn.LSTM``: its kernels through
+    ``resolve('cpu')``, every buffer allocated once by the layer)."""
 
     def __init__(self, B, T, D, H, dtype, rng):
-        be = self.be = resolve("cpu")
+        self.net = Sequential([LSTM(D, H, return_sequences=True)], dtype=dtype,
+                              backend="cpu")
+        self.layer = self.net.layers[0]
         dt = np.dtype(dtype)
-
-        def normal(*shape, scale=1.0):
-            return (scale * rng.standard_normal(shape)).astype(dt)
-
         k = 1.0 / np.sqrt(H)  # torch's init scale
-        self.X = normal(B, T, D)
-        self.W_ih = normal(4 * H, D, scale=k)
-        self.W_hh = normal(4 * H, H, scale=k)
-        self.b = normal(4 * H, scale=k)
-        self.h0 = np.zeros((B, H), dt)
-        self.c0 = np.zeros((B, H), dt)
+        self.net.params.theta[:] = k * rng.standard_normal(self.net.params.size)
+        self.X = rng.standard_normal((B, T, D)).astype(dt)
+        self.dH_out = rng.standard_normal((B, T, H)).astype(dt)
         self.lengths = np.full(B, T, np.int64)
-        self.H_out = be.empty((B, T, H), dt)
-        self.h_n = be.empty((B, H), dt)
-        self.c_n = be.empty((B, H), dt)
-        self.gates = be.empty((B, T, 4 * H), dt)
-        self.cells = be.empty((B, T, H), dt)
-        self.h_prev = be.empty((B, T, H), dt)
-        self.rec = be.empty((B, 4 * H), dt)
-        self.dH_out = normal(B, T, H)
-        self.dh_n = np.zeros((B, H), dt)
-        self.dc_n = np.zeros((B, H), dt)
-        self.dX = np.empty_like(self.X)
-        self.dW_ih = np.empty_like(self.W_ih)
-        self.dW_hh = np.empty_like(self.W_hh)
-        self.db = np.empty_like(self.b)
-        self.dh0 = np.empty((B, H), dt)
-        self.dc0 = np.empty((B, H), dt)
-        self.dgates = be.empty((B, T, 4 * H), dt)
-        self.dgates_t = be.empty((B, 4 * H), dt)
-        self.drec = be.empty((B, H), dt)
+        w = self.net.params.views
+        self.W_ih, self.W_hh, self.b = (w["lstm.0.W_ih"], w["lstm.0.W_hh"],
+                                        w["lstm.0.b"])
 
     def forward(self):
-        self.be.lstm_forward(self.X, self.W_ih, self.W_hh, self.b, self.h0,
-                             self.c0, self.lengths, self.H_out, self.h_n,
-                             self.c_n, self.gates, self.cells, self.h_prev,
-                             self.rec)
+        self.H_out = self.layer.forward(self.X, self.lengths)
 
     def forward_backward(self):
         self.forward()
-        self.be.lstm_backward(self.X, self.W_ih, self.W_hh, self.c0,
-                              self.lengths, self.gates, self.cells, self.h_prev,
-                              self.dH_out, self.dh_n, self.dc_n, self.dX,
-                              self.dW_ih, self.dW_hh, self.db, self.dh0,
-                              self.dc0, self.dgates, self.dgates_t, self.drec)
+        self.dX = self.layer.backward(self.dH_out)
+        self.dW_hh = self.net.params.grad_views["lstm.0.W_hh"]
 
 
 class TorchLSTM:
