@@ -79,6 +79,17 @@ def check_sequences(X, dtype, name: str = "X") -> Sequences:
                      np.full(len(X), X.shape[1], np.int64), "array")
 
 
+def pad_sequences(seqs):
+    """Arrays ``(T_i, ...)`` of one step shape -> zero-padded ``(n, max T_i,
+    ...)`` of their common dtype, and the lengths ``T_i`` (int64)."""
+    lengths = np.array([len(x) for x in seqs], dtype=np.int64)
+    out = np.zeros((len(seqs), lengths.max(), *seqs[0].shape[1:]),
+                   dtype=np.result_type(*seqs))
+    for k, x in enumerate(seqs):
+        out[k, :len(x)] = x
+    return out, lengths
+
+
 def check_step_sequences(X, dtype, name: str = "X") -> Sequences:
     """Validate sequences whose steps are signals or images.
 
@@ -98,10 +109,7 @@ def check_step_sequences(X, dtype, name: str = "X") -> Sequences:
         if len(steps) > 1:
             raise ValueError(f"the sequences of the ragged {name} have different "
                              f"step shapes: {sorted(steps)}.")
-        lengths = np.array([len(x) for x in seqs], dtype=np.int64)
-        out = np.zeros((len(seqs), lengths.max(), *seqs[0].shape[1:]), dtype)
-        for k, x in enumerate(seqs):
-            out[k, :len(x)] = x
+        out, lengths = pad_sequences(seqs)
         kind = "ragged"
     else:
         out = check_array(X, dtype=dtype, allow_nd=True, ensure_min_samples=1,
@@ -141,10 +149,7 @@ def _check_ragged(X, dtype, name) -> Sequences:
         raise ValueError(f"the sequences of the ragged {name} have different "
                          f"numbers of features: {sorted(widths)}; every "
                          "sequence needs the same n_features.")
-    lengths = np.array([len(x) for x in seqs], dtype=np.int64)
-    out = np.zeros((len(seqs), lengths.max(), widths.pop()), dtype=dtype)
-    for k, x in enumerate(seqs):
-        out[k, :len(x)] = x
+    out, lengths = pad_sequences(seqs)
     return Sequences(out, lengths, "ragged")
 
 
@@ -164,12 +169,7 @@ def pad_targets(y, lengths, dtype=None, name: str = "y"):
             if len(v) != n:
                 raise ValueError(f"{name}[{k}] has {len(v)} steps but X[{k}] "
                                  f"has {n}.")
-        T = int(lengths.max())
-        out = np.zeros((len(ys), T, *ys[0].shape[1:]),
-                       dtype=np.result_type(*ys))
-        for k, v in enumerate(ys):
-            out[k, :len(v)] = v
-        return out
+        return pad_sequences(ys)[0]
     return np.asarray(y, dtype=dtype)
 
 
