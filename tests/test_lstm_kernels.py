@@ -20,6 +20,8 @@ from helpers import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from numlstm.backends.cpu import lstm, lstm_gemm
+
 # (B, T, D, H, lengths): T=1, B=1, H=1, full and ragged batches.
 SHAPES = [
     (1, 1, 1, 1, None),
@@ -35,6 +37,27 @@ SHAPE_IDS = [f"B{b}T{t}D{d}H{h}-{'full' if L is None else 'ragged'}"
 FWD_OUT = ("H_out", "h_n", "c_n")
 
 
+class _Kernels:
+    """One of the two CPU implementations, as the helpers' ``be``."""
+
+    def __init__(self, forward, backward):
+        self.lstm_forward = forward
+        self.lstm_backward = backward
+
+
+#: the per-row kernels (small layers) and the BLAS ones (H >= GEMM_MIN_HIDDEN)
+KERNELS = {
+    "rows": _Kernels(lstm.lstm_forward, lstm.lstm_backward),
+    "gemm": _Kernels(lstm_gemm.lstm_forward_gemm, lstm_gemm.lstm_backward_gemm),
+}
+
+
+@pytest.fixture(params=list(KERNELS), scope="module")
+def kernels(request):
+    """Every test below runs on both CPU implementations."""
+    return KERNELS[request.param]
+
+
 def _case(seed, shape, dtype, **kw):
     B, T, D, H, lengths = shape
     rng = np.random.default_rng(seed)
@@ -44,9 +67,9 @@ def _case(seed, shape, dtype, **kw):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
-def test_forward_matches_reference(shape, dtype):
+def test_forward_matches_reference(shape, dtype, kernels):
     case, _ = _case(1, shape, dtype)
-    fwd = lstm_forward(case)
+    fwd = lstm_forward(case, kernels)
     want, _ = reference_lstm(case)
     for name in FWD_OUT:
         assert fwd[name].dtype == dtype
@@ -55,19 +78,19 @@ def test_forward_matches_reference(shape, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
-def test_backward_matches_reference(shape, dtype):
+def test_backward_matches_reference(shape, dtype, kernels):
     case, seeds = _case(2, shape, dtype)
-    fwd = lstm_forward(case)
-    grads = lstm_backward(case, fwd, seeds)
+    fwd = lstm_forward(case, kernels)
+    grads = lstm_backward(case, fwd, seeds, kernels)
     _, want = reference_lstm(case, seeds)
     for name in LSTM_GRADS:
         assert grads[name].dtype == dtype
         assert_close(grads[name], want[name], tol_for(dtype), name)
 
 
-def test_final_state_is_last_real_step():
+def test_final_state_is_last_real_step(kernels):
     case, _ = _case(3, SHAPES[5], np.float64)
-    fwd = lstm_forward(case)
+    fwd = lstm_forward(case, kernels)
     for s, L in enumerate(case["lengths"]):
         np.testing.assert_array_equal(fwd["h_n"][s], fwd["H_out"][s, L - 1])
         np.testing.assert_array_equal(fwd["c_n"][s], fwd["cells"][s, L - 1])
@@ -76,12 +99,12 @@ def test_final_state_is_last_real_step():
             np.testing.assert_array_equal(fwd["cells"][s, t], fwd["c_n"][s])
 
 
-def test_kernels_do_not_modify_inputs():
+def test_kernels_do_not_modify_inputs(kernels):
     case, seeds = _case(4, SHAPES[4], np.float64)
     before = {k: v.copy() for k, v in {**case, **seeds}.items()}
-    fwd = lstm_forward(case)
+    fwd = lstm_forward(case, kernels)
     saved = {k: fwd[k].copy() for k in ("gates", "cells", "h_prev")}
-    lstm_backward(case, fwd, seeds)
+    lstm_backward(case, fwd, seeds, kernels)
     for k, v in {**case, **seeds}.items():
         np.testing.assert_array_equal(v, before[k], err_msg=k)
     for k, v in saved.items():
@@ -89,7 +112,7 @@ def test_kernels_do_not_modify_inputs():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_padded_steps_are_zero_and_inert(dtype):
+def test_padded_steps_are_zero_and_inert(dtype, kernels):
     shape = (4, 6, 3, 5, [6, 1, 4, 2])
     case, seeds = _case(5, shape, dtype)
     lengths = case["lengths"]
@@ -97,8 +120,8 @@ def test_padded_steps_are_zero_and_inert(dtype):
     pad = np.arange(T)[None, :] >= lengths[:, None]  # (B, T)
     assert pad.any()
 
-    fwd = lstm_forward(case)
-    grads = lstm_backward(case, fwd, seeds)
+    fwd = lstm_forward(case, kernels)
+    grads = lstm_backward(case, fwd, seeds, kernels)
     assert np.all(fwd["H_out"][pad] == 0.0)
     assert np.all(grads["dX"][pad] == 0.0)
     assert np.all(fwd["H_out"][~pad] != 0.0)
@@ -113,8 +136,8 @@ def test_padded_steps_are_zero_and_inert(dtype):
     seeds2["dH_out"] = seeds["dH_out"].copy()
     seeds2["dH_out"][pad] = rng.normal(scale=100.0,
                                        size=seeds2["dH_out"][pad].shape)
-    fwd2 = lstm_forward(case2)
-    grads2 = lstm_backward(case2, fwd2, seeds2)
+    fwd2 = lstm_forward(case2, kernels)
+    grads2 = lstm_backward(case2, fwd2, seeds2, kernels)
     for name in FWD_OUT:
         np.testing.assert_array_equal(fwd2[name], fwd[name], err_msg=name)
     for name in LSTM_GRADS:
@@ -122,7 +145,7 @@ def test_padded_steps_are_zero_and_inert(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_saturated_gates_bias_dominated(dtype):
+def test_saturated_gates_bias_dominated(dtype, kernels):
     """Every pre-activation has |a| in ~[1e3, 1e4]: gates exactly 0 or 1."""
     rng = np.random.default_rng(6)
     B, T, D, H = 3, 5, 4, 6
@@ -132,8 +155,8 @@ def test_saturated_gates_bias_dominated(dtype):
     case["b"] = np.ascontiguousarray(b, dtype=dtype)
     seeds = make_lstm_seeds(rng, case)
     with strict_fp():
-        fwd = lstm_forward(case)
-        grads = lstm_backward(case, fwd, seeds)
+        fwd = lstm_forward(case, kernels)
+        grads = lstm_backward(case, fwd, seeds, kernels)
         want_f, want_g = reference_lstm(case, seeds)
     for name, arr in {**fwd, **grads}.items():
         assert np.all(np.isfinite(arr)), name
@@ -146,15 +169,15 @@ def test_saturated_gates_bias_dominated(dtype):
 
 
 @pytest.mark.parametrize("scale", [1e2, 1e3, 1e4])
-def test_saturated_gates_large_weights_float64(scale):
+def test_saturated_gates_large_weights_float64(scale, kernels):
     """Weights scaled so that pre-activations are ~scale (some near 0)."""
     rng = np.random.default_rng(7)
     case = make_lstm_case(rng, 3, 6, 3, 4, np.float64, lengths=[6, 2, 4],
                           w_scale=scale, b_scale=scale)
     seeds = make_lstm_seeds(rng, case)
     with strict_fp():
-        fwd = lstm_forward(case)
-        grads = lstm_backward(case, fwd, seeds)
+        fwd = lstm_forward(case, kernels)
+        grads = lstm_backward(case, fwd, seeds, kernels)
         want_f, want_g = reference_lstm(case, seeds)
     for name, arr in {**fwd, **grads}.items():
         assert np.all(np.isfinite(arr)), name
@@ -165,14 +188,14 @@ def test_saturated_gates_large_weights_float64(scale):
 
 
 @pytest.mark.parametrize("scale", [1e2, 1e4])
-def test_saturated_gates_large_weights_float32_finite(scale):
+def test_saturated_gates_large_weights_float32_finite(scale, kernels):
     rng = np.random.default_rng(8)
     case = make_lstm_case(rng, 3, 6, 3, 4, np.float32, lengths=[6, 2, 4],
                           w_scale=scale, b_scale=scale)
     seeds = make_lstm_seeds(rng, case)
     with strict_fp():
-        fwd = lstm_forward(case)
-        grads = lstm_backward(case, fwd, seeds)
+        fwd = lstm_forward(case, kernels)
+        grads = lstm_backward(case, fwd, seeds, kernels)
     for name, arr in {**fwd, **grads}.items():
         assert np.all(np.isfinite(arr)), name
     assert np.all(np.abs(fwd["H_out"]) <= 1.0)
@@ -181,11 +204,11 @@ def test_saturated_gates_large_weights_float32_finite(scale):
 
 @pytest.mark.parametrize("lengths", [[3, 3], [3, 1], [2, 1]],
                          ids=["full", "ragged", "all-ragged"])
-def test_gradients_match_finite_differences(lengths):
+def test_gradients_match_finite_differences(lengths, kernels):
     rng = np.random.default_rng(9)
     case = make_lstm_case(rng, 2, 3, 2, 3, np.float64, lengths=lengths)
     seeds = make_lstm_seeds(rng, case)
-    grads = lstm_backward(case, lstm_forward(case), seeds)
+    grads = lstm_backward(case, lstm_forward(case, kernels), seeds, kernels)
     fd = central_fd(lambda: lstm_scalar_loss(case, seeds),
                     {k: case[k] for k in LSTM_INPUTS}, eps=1e-6)
     for k, gname in zip(LSTM_INPUTS, LSTM_GRADS, strict=True):
@@ -206,11 +229,11 @@ def lstm_problems(draw):
 
 @settings(max_examples=40, deadline=None)
 @given(lstm_problems())
-def test_property_matches_reference_float64(problem):
+def test_property_matches_reference_float64(kernels, problem):
     B, T, D, H, lengths, seed = problem
     case, seeds = _case(seed, (B, T, D, H, lengths), np.float64)
-    fwd = lstm_forward(case)
-    grads = lstm_backward(case, fwd, seeds)
+    fwd = lstm_forward(case, kernels)
+    grads = lstm_backward(case, fwd, seeds, kernels)
     want_f, want_g = reference_lstm(case, seeds)
     for name in FWD_OUT:
         assert_close(fwd[name], want_f[name], 1e-10, name)

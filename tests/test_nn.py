@@ -70,6 +70,23 @@ def test_initialisation():
     np.testing.assert_array_equal(w["dense.b"], 0.0)
 
 
+@pytest.mark.parametrize("shape", [(24, 6), (6, 24), (2048, 512)],
+                         ids=["tall", "wide", "cholesky-qr"])
+def test_orthogonal_init(shape):
+    """Orthonormal columns (rows if wide), and the large tall case (Cholesky
+    QR) gives LAPACK's sign-fixed Q of the same draw."""
+    from numlstm.nn.init import orthogonal
+
+    q = orthogonal(np.random.default_rng(0), *shape)
+    assert q.shape == shape
+    gram = q.T @ q if shape[0] >= shape[1] else q @ q.T
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-12)
+    a = np.random.default_rng(0).standard_normal((max(shape), min(shape)))
+    qr_q, r = np.linalg.qr(a)
+    qr_q *= np.sign(np.diag(r))
+    np.testing.assert_allclose(q if shape[0] >= shape[1] else q.T, qr_q, atol=1e-12)
+
+
 def test_same_seed_same_weights_other_seed_other_weights():
     a, b, c = stacked_net(seed=3), stacked_net(seed=3), stacked_net(seed=4)
     np.testing.assert_array_equal(a.params.theta, b.params.theta)

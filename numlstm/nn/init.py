@@ -14,13 +14,47 @@ def glorot_uniform(rng: np.random.Generator, fan_out: int, fan_in: int,
                        size=(fan_out, fan_in) if shape is None else shape)
 
 
+#: From this many elements on (and at least twice as tall as wide),
+#: :func:`orthogonal` takes the Q factor by Cholesky QR.
+_CHOLESKY_QR_SIZE = 1 << 18
+
+
 def orthogonal(rng: np.random.Generator, rows: int, cols: int):
     """A (rows, cols) matrix with orthonormal columns (or rows, if wider).
 
-    Saxe et al. (2014): the Q factor of a Gaussian matrix, its signs fixed
-    by the diagonal of R so that the distribution is uniform.
+    Saxe et al. (2014): the Q factor of a Gaussian matrix ``A``, with the
+    signs that make the diagonal of R positive, so that the distribution is
+    uniform.
+
+    Small matrices go through LAPACK's QR with one BLAS thread: a
+    multi-threaded LAPACK call leaves numpy's OpenBLAS workers spinning for
+    ~0.1 s afterwards, which slowed the first hundred LSTM kernel calls of a
+    small fit by up to 2x on two cores. Large tall ones (the 4096 x 1024 of
+    an LSTM with H=1024) use Cholesky QR, ``Q = A R^-1`` with
+    ``R^T R = A^T A``: two BLAS-3 calls, 5x faster than LAPACK's Householder
+    QR here (0.2 s against 1.0 s), the same Q to 2e-16, and accurate since a
+    Gaussian matrix twice as tall as wide has a condition number near 3.
     """
     a = rng.standard_normal((max(rows, cols), min(rows, cols)))
-    q, r = np.linalg.qr(a)
-    q *= np.sign(np.diag(r))
+    q = None
+    if a.size >= _CHOLESKY_QR_SIZE and a.shape[0] >= 2 * a.shape[1]:
+        q = _cholesky_q(a)
+    if q is None:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
     return q if rows >= cols else q.T
+
+
+def _cholesky_q(a):
+    """The Q of ``a = QR`` with ``diag(R) > 0``, by Cholesky QR; None if
+    ``a^T a`` is not numerically positive definite."""
+    from scipy.linalg import solve_triangular
+
+    try:
+        lower = np.linalg.cholesky(a.T @ a)
+    except np.linalg.LinAlgError:
+        return None
+    return solve_triangular(lower, a.T, lower=True).T

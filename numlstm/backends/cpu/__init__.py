@@ -6,7 +6,56 @@ first call and then cached on disk (``cache=True``).
 
 import numpy as np
 
-from . import activations, conv, dense, linalg, losses, lstm, optimizers, pooling
+from . import (
+    activations,
+    conv,
+    dense,
+    linalg,
+    losses,
+    lstm,
+    lstm_gemm,
+    optimizers,
+    pooling,
+)
+
+#: From this many weights on (``4H * (D + H)``, 12 MiB in float32), an LSTM
+#: layer runs on BLAS GEMMs (:mod:`.lstm_gemm`) instead of the tiled per-row
+#: kernels (:mod:`.lstm`): there the weights no longer fit the caches, every
+#: step streams them from memory, and BLAS's packed GEMMs do better
+#: (docs/performance.md has the measurements). The choice depends on the
+#: layer's shape only, never on the batch, so below this size a sample's
+#: prediction does not depend on the batch it is in.
+GEMM_MIN_WEIGHTS = 3 << 20
+
+
+def use_gemm(n_inputs, n_hidden):
+    """Whether an LSTM layer with these sizes runs on BLAS GEMMs.
+
+    Examples
+    --------
+    >>> use_gemm(8, 64), use_gemm(512, 1024)
+    (False, True)
+    """
+    return 4 * n_hidden * (n_inputs + n_hidden) >= GEMM_MIN_WEIGHTS
+
+
+def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
+                 H_out, h_n, c_n, gates, cells, h_prev, rec):
+    """:func:`.lstm.lstm_forward` or :func:`.lstm_gemm.lstm_forward_gemm`."""
+    gemm = use_gemm(W_ih.shape[1], W_hh.shape[1])
+    kernel = lstm_gemm.lstm_forward_gemm if gemm else lstm.lstm_forward
+    kernel(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n, gates, cells,
+           h_prev, rec)
+
+
+def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
+                  dH_out, dh_n, dc_n,
+                  dX, dW_ih, dW_hh, db, dh0, dc0, dgates, dgates_t, drec):
+    """:func:`.lstm.lstm_backward` or :func:`.lstm_gemm.lstm_backward_gemm`."""
+    gemm = use_gemm(W_ih.shape[1], W_hh.shape[1])
+    kernel = lstm_gemm.lstm_backward_gemm if gemm else lstm.lstm_backward
+    kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev, dH_out, dh_n, dc_n,
+           dX, dW_ih, dW_hh, db, dh0, dc0, dgates, dgates_t, drec)
 
 
 class CPUBackend:
@@ -26,8 +75,8 @@ class CPUBackend:
     is_gpu = False
 
     # kernels (see numlstm.backends.KERNEL_NAMES)
-    lstm_forward = staticmethod(lstm.lstm_forward)
-    lstm_backward = staticmethod(lstm.lstm_backward)
+    lstm_forward = staticmethod(lstm_forward)
+    lstm_backward = staticmethod(lstm_backward)
     conv1d_forward = staticmethod(conv.conv1d_forward)
     conv1d_backward = staticmethod(conv.conv1d_backward)
     conv2d_forward = staticmethod(conv.conv2d_forward)
@@ -78,4 +127,4 @@ class CPUBackend:
         return "CPUBackend()"
 
 
-__all__ = ["CPUBackend"]
+__all__ = ["CPUBackend", "GEMM_MIN_WEIGHTS", "use_gemm"]

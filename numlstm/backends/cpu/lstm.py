@@ -4,18 +4,21 @@ Layout is batch-first, ``X`` of shape ``(B, T, D)``, with the canonical
 (PyTorch) weights: ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b (4H,)``, gate
 blocks in the order i, f, g, o.
 
-How the work is laid out (see docs/architecture.md, "Kernel performance"):
-the rows of the batch are independent through time, so each kernel splits
-them into one chunk per thread (``prange``) and runs the whole time loop of
-its chunk without synchronising with the other threads. Each step computes
-``[x_t, h_{t-1}] @ [W_ih, W_hh]^T`` for the chunk's rows with a hand-written
-register-blocked product (:mod:`.matmul`), followed by vectorised gate math
+How the work is laid out (see docs/performance.md, "Kernel design"): the
+rows of the batch are independent through time, so each kernel splits them
+into one chunk per thread (``prange``) and runs the whole time loop of its
+chunk without synchronising with the other threads. Each step computes
+``[x_t, h_{t-1}] @ [W_ih, W_hh]^T`` for the chunk's rows with the
+register-tiled product of :mod:`.tile` (the input projection rides along
+with the recurrent product), followed by vectorised gate math
 (:mod:`.fastexp`). The backward step computes
-``dgates_t @ [W_ih, W_hh] = [dx_t, dh_{t-1}]`` the same way, and stores
-``dgates`` and ``[x_t, h_{t-1}]`` transposed, so that ``dW_ih``, ``dW_hh``
-and ``db`` are one blocked product (split over the gate rows) after the
-loop. No BLAS is called: a multi-threaded BLAS call leaves its worker
-threads spinning, which starves the threads of the next parallel region.
+``dgates_t @ [W_ih, W_hh] = [dx_t, dh_{t-1}]`` the same way and keeps the
+gate gradients and ``[x_t, h_{t-1}]`` of every step as rows, so that the
+weight gradients are one tiled product ``[X, H_prev]^T @ dgates`` after the
+loop (split over its rows), and ``db`` the column sums of ``dgates``. No
+BLAS is called: a multi-threaded BLAS call leaves its worker threads
+spinning, which starves the threads of the next parallel region. Layers
+whose weights outgrow the caches run on :mod:`.lstm_gemm` instead.
 
 Ragged batches: ``lengths[b]`` is the number of real steps of sequence ``b``.
 At a padded step (``t >= lengths[b]``) the state is carried unchanged, the
@@ -34,7 +37,7 @@ from numba import prange
 from ._jit import cpu_kernel, cpu_parallel_kernel
 from ._threads import num_threads
 from .fastexp import tanh_fast
-from .matmul import chunk_rows, matmul_nt_rows, n_chunks_for
+from .tile import chunk_rows, n_chunks_for, padded_width, row_length, tile_matmul
 
 #: ``_ZERO * n`` and ``s1 < s0`` below are a 0 and a False that Numba does not
 #: type as literals, so that every call site of a helper shares one compiled
@@ -86,24 +89,42 @@ def _zero_row(dst):
 
 
 @cpu_kernel
-def _concat_weights(W_ih, W_hh, W_cat):
-    """``W_cat[:, :D + H] = [W_ih, W_hh]`` (``W_cat`` may have more columns)."""
-    D = W_ih.shape[1]
-    for j in range(W_ih.shape[0]):
-        _copy_row(W_ih[j], W_cat[j, :D])
-        _copy_row(W_hh[j], W_cat[j, D:D + W_hh.shape[1]])
+def _transpose_into(src, dst, row0):
+    """``dst[row0 + k, j] = src[j, k]``, in blocks of 16 rows of ``src``
+    (each read cache line serves 16 writes, each written run is contiguous)."""
+    n, m = src.shape
+    for j0 in range(0, n, 16):
+        j1 = min(n, j0 + 16)
+        for k in range(m):
+            row = dst[row0 + k]
+            for j in range(j0, j1):
+                row[j] = src[j, k]
 
 
 @cpu_kernel
-def _forward_rows(s0, s1, X, W_cat, b, lengths, H_out, h_n, c_n, gates, cells,
+def _transpose_from(src, row0, dst):
+    """``dst[j, k] = src[row0 + k, j]``, in blocks of 16 rows of ``dst``."""
+    n, m = dst.shape
+    for j0 in range(0, n, 16):
+        j1 = min(n, j0 + 16)
+        for k in range(m):
+            row = src[row0 + k]
+            for j in range(j0, j1):
+                dst[j, k] = row[j]
+
+
+@cpu_kernel
+def _forward_rows(s0, s1, X, W_catT, b, lengths, H_out, h_n, c_n, gates, cells,
                   h_prev, rec, xh):
     """The time loop of :func:`lstm_forward` for the rows ``s0 <= s < s1``."""
     T, D = X.shape[1], X.shape[2]
     H = h_n.shape[1]
+    K = D + H
     for t in range(T):
         for s in range(s0, s1):
             _copy_row(X[s, t], xh[s, :D])
-        matmul_nt_rows(xh, W_cat, rec, s0, s1, _ZERO * s0, xh.shape[1], s1 < s0)
+        tile_matmul(xh, W_catT, rec, s0, s1, padded_width(4 * H, X.itemsize), K,
+                    s1 < s0)
         for s in range(s0, s1):
             if t < lengths[s]:
                 g = gates[s, t]
@@ -112,7 +133,7 @@ def _forward_rows(s0, s1, X, W_cat, b, lengths, H_out, h_n, c_n, gates, cells,
                 _cell_row(g, c_n[s], cells[s, t], H_out[s, t], H)
                 _copy_row(cells[s, t], c_n[s])
                 _copy_row(H_out[s, t], h_n[s])
-                _copy_row(H_out[s, t], xh[s, D:D + H])
+                _copy_row(H_out[s, t], xh[s, D:K])
             else:
                 _zero_row(gates[s, t])
                 _copy_row(c_n[s], cells[s, t])
@@ -136,28 +157,35 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     gates : (B, T, 4H) out, activated gates i, f, g, o (kept for backward).
     cells : (B, T, H) out, cell state ``c_t`` of every step (for backward).
     h_prev : (B, T, H) out, ``h_{t-1}`` of every step (for backward).
-    rec : (B, 4H) scratch for the gate pre-activations of one step.
+    rec : (B, 4H) scratch (unused: the kernel keeps its own padded rows;
+        kept for the shared kernel signature).
     """
     B, T, D = X.shape
     H = W_hh.shape[1]
-    # work arrays, once per call: the stacked weights and, per row, the
-    # stacked step input [x_t, h_{t-1}]
-    W_cat = np.empty((4 * H, D + H), X.dtype)
-    _concat_weights(W_ih, W_hh, W_cat)
-    xh = np.empty((B, D + H), X.dtype)
+    K = D + H
+    dtype = X.dtype
+    # work arrays, once per call: the stacked weights transposed,
+    # [W_ih, W_hh]^T (K, 4H), zero-padded to whole vectors; the gate
+    # pre-activations of one step; per row, the step input [x_t, h_{t-1}]
+    N = padded_width(4 * H, X.itemsize)
+    W_catT = np.zeros((K, row_length(N, X.itemsize)), dtype)
+    _transpose_into(W_ih, W_catT, _ZERO * D)
+    _transpose_into(W_hh, W_catT, D)
+    rec_p = np.empty((B, row_length(N, X.itemsize)), dtype)
+    xh = np.empty((B, K), dtype)
     for s in range(B):
         _copy_row(h0[s], h_n[s])
         _copy_row(c0[s], c_n[s])
-        _copy_row(h0[s], xh[s, D:D + H])
+        _copy_row(h0[s], xh[s, D:K])
     n_chunks = n_chunks_for(B, num_threads())
-    if n_chunks == 1:  # no thread launch for a batch of one or two
-        _forward_rows(_ZERO * B, B, X, W_cat, b, lengths, H_out, h_n, c_n, gates,
-                      cells, h_prev, rec, xh)
+    if n_chunks == 1:  # no thread launch for a small batch
+        _forward_rows(_ZERO * B, B, X, W_catT, b, lengths, H_out, h_n, c_n, gates,
+                      cells, h_prev, rec_p, xh)
     else:
         for c in prange(n_chunks):
             s0, s1 = chunk_rows(c, n_chunks, B)
-            _forward_rows(s0, s1, X, W_cat, b, lengths, H_out, h_n, c_n, gates,
-                          cells, h_prev, rec, xh)
+            _forward_rows(s0, s1, X, W_catT, b, lengths, H_out, h_n, c_n, gates,
+                          cells, h_prev, rec_p, xh)
 
 
 @cpu_kernel
@@ -187,69 +215,57 @@ def _gate_grads_row(dh_next, dH_t, g, c, c_prev, dc, dg_t, H):
 
 
 @cpu_kernel
-def _store_columns(src, K, s0, s1, dst, col):
-    """``dst[k, col + s] = src[s, k]`` for ``k < K`` and ``s0 <= s < s1``.
-
-    A transpose in blocks of 16 ``k``: each source row is read along ``k``
-    (reading down a column of ``src`` hits one cache set when its row stride
-    is a multiple of 4 KiB), and each destination row receives a contiguous
-    run of ``s``.
-    """
-    for k0 in range(0, K, 16):
-        n = min(16, K - k0)
-        for s in range(s0, s1):
-            row = src[s, k0:k0 + n]
-            c = col + s
-            for k in range(n):
-                dst[k0 + k, c] = row[k]
-
-
-@cpu_kernel
-def _backward_rows(s0, s1, X, W_catT, c0, lengths, gates, cells, h_prev,
-                   dH_out, dX, dh0, dc0, dg, dxh, GT, XHT):
+def _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, h_prev,
+                   dH_out, dX, dh0, dc0, dg, dxh, G, XH):
     """The time loop of :func:`lstm_backward` for the rows ``s0 <= s < s1``."""
     B, T, D = X.shape
     H = dh0.shape[1]
+    K = D + H
     for t in range(T - 1, -1, -1):
         for s in range(s0, s1):
             if t < lengths[s]:
                 c_prev = cells[s, t - 1] if t > 0 else c0[s]
                 _gate_grads_row(dh0[s], dH_out[s, t], gates[s, t], cells[s, t],
-                                c_prev, dc0[s], dg[s, :4 * H], H)
+                                c_prev, dc0[s], dg[s], H)
             else:
-                _zero_row(dg[s, :4 * H])
+                _zero_row(dg[s])
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh]
-        matmul_nt_rows(dg, W_catT, dxh, s0, s1, _ZERO * s0, dg.shape[1], s1 < s0)
+        tile_matmul(dg, W_cat, dxh, s0, s1, padded_width(K, X.itemsize), 4 * H,
+                    s1 < s0)
         for s in range(s0, s1):
+            n = t * B + s  # row of G and XH, for the weight gradients
+            _copy_row(dg[s], G[n, :4 * H])
             if t < lengths[s]:
                 _copy_row(dxh[s, :D], dX[s, t])
-                _copy_row(dxh[s, D:], dh0[s])
-                _copy_row(X[s, t], dxh[s, :D])  # dxh now holds [x_t, h_{t-1}]
-                _copy_row(h_prev[s, t], dxh[s, D:])
-            else:
+                _copy_row(dxh[s, D:K], dh0[s])
+                _copy_row(X[s, t], XH[n, :D])
+                _copy_row(h_prev[s, t], XH[n, D:K])
+            else:  # G[n] is zero; XH[n] stays zero
                 _zero_row(dX[s, t])
-                _zero_row(dxh[s])
-        # columns t*B + s of dgates^T and [X, h_prev]^T, for the weight grads
-        _store_columns(dg, 4 * H, s0, s1, GT, t * B)
-        _store_columns(dxh, D + H, s0, s1, XHT, t * B)
 
 
 @cpu_kernel
-def _weight_grads_rows(j0, j1, GT, XHT, dW_cat, db):
-    """``dW_cat = GT @ XHT^T`` and ``db = GT.sum(1)`` on rows ``j0 .. j1 - 1``.
+def _weight_grads_rows(k0, k1, G, XH, dW_catT):
+    """``dW_catT = XH^T @ G`` (the weight gradients, transposed) on rows
+    ``k0 .. k1 - 1``: ``dW_catT[k] = sum_n XH[n, k] G[n]``."""
+    n_cols = padded_width(G.shape[1], G.itemsize)
+    tile_matmul(XH.T, G, dW_catT, k0, k1, n_cols, G.shape[0], k1 < k0)
 
-    The sum over the ``B * T`` columns runs in blocks that stay in cache.
-    """
-    n = GT.shape[1]
-    kb = 512
-    for k0 in range(0, n, kb):
-        matmul_nt_rows(GT, XHT, dW_cat, j0, j1, k0, min(k0 + kb, n), k0 > 0)
+
+@cpu_kernel
+def _column_sums(j0, j1, G, db):
+    """``db[j] = G[:, j].sum()`` for ``j0 <= j < j1``."""
     for j in range(j0, j1):
-        acc = GT.dtype.type(0.0)
-        g = GT[j]
-        for k in range(n):
-            acc += g[k]
-        db[j] = acc
+        db[j] = 0.0
+    for n in range(G.shape[0]):
+        _add_into(G[n, j0:j1], db[j0:j1])
+
+
+@cpu_kernel
+def _add_into(src, dst):
+    """``dst += src`` for two 1-D rows."""
+    for j in range(dst.size):
+        dst[j] += src[j]
 
 
 @cpu_parallel_kernel
@@ -267,48 +283,51 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     dX : (B, T, D) out.
     dW_ih, dW_hh, db : out, gradients of the weights (overwritten).
     dh0, dc0 : (B, H) out, gradient with respect to the initial state.
-    dgates : (B, T, 4H) scratch (used as the gate gradients, transposed).
-    dgates_t, drec : (B, 4H), (B, H) scratch (unused: the kernel keeps its
-        own padded buffers; kept for the shared kernel signature).
+    dgates : (B, T, 4H) scratch: the gate gradients of every step, as rows
+        ``t * B + s`` of a ``(T * B, 4H)`` matrix.
+    dgates_t : (B, 4H) scratch, the gate gradients of one step.
+    drec : (B, H) scratch (unused; kept for the shared kernel signature).
     """
     B, T, D = X.shape
     H = W_hh.shape[1]
+    K = D + H
     dtype = X.dtype
     # dh0 and dc0 carry the running gradient of (h_t, c_t) back in time.
     for s in range(B):
         _copy_row(dh_n[s], dh0[s])
         _copy_row(dc_n[s], dc0[s])
-    # work arrays, once per call, before the time loop
-    # The rows of dg (the gate gradients of one step) and of W_catT are
-    # padded with zeros when 4H values would make them a multiple of 2 KiB
-    # long: rows 4 KiB apart all fall in the same L1 cache sets.
-    K4 = 4 * H
-    if (K4 * X.itemsize) % 2048 == 0:
-        K4 += 16
-    W_catT = np.zeros((D + H, K4), dtype)  # [W_ih, W_hh]^T
+    # work arrays, once per call, before the time loop: [W_ih, W_hh] (4H, K)
+    # zero-padded to whole vectors, the products [dx_t, dh_{t-1}] of one
+    # step, and the step inputs [x_t, h_{t-1}] of every step (rows t*B + s)
+    N = padded_width(K, X.itemsize)
+    W_cat = np.zeros((4 * H, row_length(N, X.itemsize)), dtype)
     for j in range(4 * H):
-        for k in range(D):
-            W_catT[k, j] = W_ih[j, k]
-        for k in range(H):
-            W_catT[D + k, j] = W_hh[j, k]
-    dg = np.zeros((B, K4), dtype)
-    dxh = np.empty((B, D + H), dtype)
-    GT = dgates.reshape(4 * H, T * B)  # the scratch, as (4H, T*B)
-    XHT = np.empty((D + H, T * B), dtype)
+        _copy_row(W_ih[j], W_cat[j, :D])
+        _copy_row(W_hh[j], W_cat[j, D:K])
+    dxh = np.empty((B, row_length(N, X.itemsize)), dtype)
+    # G (T*B, 4H): the scratch, zero-padded to whole vectors if 4H is not
+    G = dgates.reshape(T * B, 4 * H)
+    if padded_width(4 * H, X.itemsize) != 4 * H:
+        G = np.zeros((T * B, row_length(padded_width(4 * H, X.itemsize),
+                                         X.itemsize)), dtype)
+    XH = np.zeros((T * B, K), dtype)
     n_chunks = n_chunks_for(B, num_threads())
     if n_chunks == 1:
-        _backward_rows(_ZERO * B, B, X, W_catT, c0, lengths, gates, cells, h_prev,
-                       dH_out, dX, dh0, dc0, dg, dxh, GT, XHT)
+        _backward_rows(_ZERO * B, B, X, W_cat, c0, lengths, gates, cells, h_prev,
+                       dH_out, dX, dh0, dc0, dgates_t, dxh, G, XH)
     else:
         for c in prange(n_chunks):
             s0, s1 = chunk_rows(c, n_chunks, B)
-            _backward_rows(s0, s1, X, W_catT, c0, lengths, gates, cells,
-                           h_prev, dH_out, dX, dh0, dc0, dg, dxh, GT, XHT)
-    dW_cat = np.empty((4 * H, D + H), dtype)
-    n_chunks = n_chunks_for(4 * H, num_threads())
+            _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells,
+                           h_prev, dH_out, dX, dh0, dc0, dgates_t, dxh, G, XH)
+    # the weight gradients, transposed: dW_catT = XH^T @ G, split over rows k
+    dW_catT = np.empty((K, row_length(padded_width(4 * H, X.itemsize),
+                                      X.itemsize)), dtype)
+    n_chunks = n_chunks_for(K, num_threads())
     for c in prange(n_chunks):
+        k0, k1 = chunk_rows(c, n_chunks, K)
+        _weight_grads_rows(k0, k1, G, XH, dW_catT)
         j0, j1 = chunk_rows(c, n_chunks, 4 * H)
-        _weight_grads_rows(j0, j1, GT, XHT, dW_cat, db)
-    for j in range(4 * H):
-        _copy_row(dW_cat[j, :D], dW_ih[j])
-        _copy_row(dW_cat[j, D:], dW_hh[j])
+        _column_sums(j0, j1, G, db)
+    _transpose_from(dW_catT, _ZERO * D, dW_ih)
+    _transpose_from(dW_catT, D, dW_hh)
