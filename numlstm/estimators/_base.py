@@ -16,10 +16,8 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import (
     _check_feature_names,
@@ -348,6 +346,8 @@ class BaseLSTMEstimator(BaseEstimator):
             if len(X) < 2:
                 raise ValueError("early_stopping needs at least 2 samples.")
             stratify = self._stratify_labels(Y)
+            from sklearn.model_selection import train_test_split  # 25 ms: lazily
+
             train_idx, val_idx = train_test_split(
                 idx, test_size=self.validation_fraction,
                 random_state=self._random_state, stratify=stratify)
@@ -430,6 +430,8 @@ class BaseLSTMEstimator(BaseEstimator):
         self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
 
     def _fit_lbfgs(self, seqs, Y, sw) -> None:
+        from scipy.optimize import minimize  # 0.15-0.25 s: only when used
+
         fun, theta0 = self._objective(self.network_, seqs, Y, sw)
         bar = tqdm(total=self.max_iter, desc=f"{type(self).__name__} (L-BFGS)",
                    disable=not self.verbose)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -91,6 +90,8 @@ class LSTMRegressorMixin(RegressorMixin):
         if self._per_step:
             out, Y = _real_steps(out, lengths), _real_steps(Y, lengths)
             sw = np.repeat(sw, lengths)
+        from sklearn.metrics import r2_score  # imported when first used
+
         return float(r2_score(Y, out, sample_weight=sw))
 
     def _stratify_labels(self, Y):
@@ -214,6 +215,8 @@ class LSTMClassifierMixin(ClassifierMixin):
         if self._per_step:
             pred, true = _real_steps(pred, lengths), _real_steps(true, lengths)
             sw = np.repeat(sw, lengths)
+        from sklearn.metrics import accuracy_score  # imported when first used
+
         return float(accuracy_score(true, pred, sample_weight=sw))
 
     def _stratify_labels(self, Y):
