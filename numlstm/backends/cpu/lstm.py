@@ -114,17 +114,18 @@ def _transpose_from(src, row0, dst):
 
 
 @cpu_kernel
-def _forward_rows(s0, s1, X, W_catT, b, lengths, H_out, h_n, c_n, gates, cells,
-                  h_prev, rec, xh):
+def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
+                  cells, h_prev, rec):
     """The time loop of :func:`lstm_forward` for the rows ``s0 <= s < s1``."""
     T, D = X.shape[1], X.shape[2]
     H = h_n.shape[1]
-    K = D + H
+    N = padded_width(4 * H, X.itemsize)
     for t in range(T):
-        for s in range(s0, s1):
-            _copy_row(X[s, t], xh[s, :D])
-        tile_matmul(xh, W_catT, rec, s0, s1, padded_width(4 * H, X.itemsize), K,
-                    s1 < s0)
+        # rec = x_t @ W_ih^T + h_{t-1} @ W_hh^T: the second product continues
+        # the multiply-add chains of the first, as one product over
+        # [x_t, h_{t-1}] would
+        tile_matmul(X[:, t], W_ihT, rec, s0, s1, N, D, s1 < s0)
+        tile_matmul(h_n, W_hhT, rec, s0, s1, N, H, s0 <= s1)
         for s in range(s0, s1):
             if t < lengths[s]:
                 g = gates[s, t]
@@ -133,7 +134,6 @@ def _forward_rows(s0, s1, X, W_catT, b, lengths, H_out, h_n, c_n, gates, cells,
                 _cell_row(g, c_n[s], cells[s, t], H_out[s, t], H)
                 _copy_row(cells[s, t], c_n[s])
                 _copy_row(H_out[s, t], h_n[s])
-                _copy_row(H_out[s, t], xh[s, D:K])
             else:
                 _zero_row(gates[s, t])
                 _copy_row(c_n[s], cells[s, t])
@@ -162,30 +162,27 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     """
     B, T, D = X.shape
     H = W_hh.shape[1]
-    K = D + H
     dtype = X.dtype
-    # work arrays, once per call: the stacked weights transposed,
-    # [W_ih, W_hh]^T (K, 4H), zero-padded to whole vectors; the gate
-    # pre-activations of one step; per row, the step input [x_t, h_{t-1}]
-    N = padded_width(4 * H, X.itemsize)
-    W_catT = np.zeros((K, row_length(N, X.itemsize)), dtype)
-    _transpose_into(W_ih, W_catT, _ZERO * D)
-    _transpose_into(W_hh, W_catT, D)
-    rec_p = np.empty((B, row_length(N, X.itemsize)), dtype)
-    xh = np.empty((B, K), dtype)
+    # work arrays, once per call: W_ih^T and W_hh^T zero-padded to whole
+    # vectors, and the gate pre-activations of one step
+    L = row_length(padded_width(4 * H, X.itemsize), X.itemsize)
+    W_ihT = np.zeros((D, L), dtype)
+    W_hhT = np.zeros((H, L), dtype)
+    _transpose_into(W_ih, W_ihT, _ZERO * D)
+    _transpose_into(W_hh, W_hhT, _ZERO * D)
+    rec_p = np.empty((B, L), dtype)
     for s in range(B):
         _copy_row(h0[s], h_n[s])
         _copy_row(c0[s], c_n[s])
-        _copy_row(h0[s], xh[s, D:K])
     n_chunks = n_chunks_for(B, num_threads())
     if n_chunks == 1:  # no thread launch for a small batch
-        _forward_rows(_ZERO * B, B, X, W_catT, b, lengths, H_out, h_n, c_n, gates,
-                      cells, h_prev, rec_p, xh)
+        _forward_rows(_ZERO * B, B, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n,
+                      gates, cells, h_prev, rec_p)
     else:
         for c in prange(n_chunks):
             s0, s1 = chunk_rows(c, n_chunks, B)
-            _forward_rows(s0, s1, X, W_catT, b, lengths, H_out, h_n, c_n, gates,
-                          cells, h_prev, rec_p, xh)
+            _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n,
+                          gates, cells, h_prev, rec_p)
 
 
 @cpu_kernel
@@ -215,8 +212,8 @@ def _gate_grads_row(dh_next, dH_t, g, c, c_prev, dc, dg_t, H):
 
 
 @cpu_kernel
-def _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, h_prev,
-                   dH_out, dX, dh0, dc0, dg, dxh, G, XH):
+def _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out, dX,
+                   dh0, dc0, G, dxh):
     """The time loop of :func:`lstm_backward` for the rows ``s0 <= s < s1``."""
     B, T, D = X.shape
     H = dh0.shape[1]
@@ -226,39 +223,45 @@ def _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, h_prev,
             if t < lengths[s]:
                 c_prev = cells[s, t - 1] if t > 0 else c0[s]
                 _gate_grads_row(dh0[s], dH_out[s, t], gates[s, t], cells[s, t],
-                                c_prev, dc0[s], dg[s], H)
+                                c_prev, dc0[s], G[s, t], H)
             else:
-                _zero_row(dg[s])
+                _zero_row(G[s, t, :4 * H])
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh]
-        tile_matmul(dg, W_cat, dxh, s0, s1, padded_width(K, X.itemsize), 4 * H,
-                    s1 < s0)
+        tile_matmul(G[:, t], W_cat, dxh, s0, s1, padded_width(K, X.itemsize),
+                    4 * H, s1 < s0)
         for s in range(s0, s1):
-            n = t * B + s  # row of G and XH, for the weight gradients
-            _copy_row(dg[s], G[n, :4 * H])
             if t < lengths[s]:
                 _copy_row(dxh[s, :D], dX[s, t])
                 _copy_row(dxh[s, D:K], dh0[s])
-                _copy_row(X[s, t], XH[n, :D])
-                _copy_row(h_prev[s, t], XH[n, D:K])
-            else:  # G[n] is zero; XH[n] stays zero
+            else:
                 _zero_row(dX[s, t])
 
 
 @cpu_kernel
-def _weight_grads_rows(k0, k1, G, XH, dW_catT):
-    """``dW_catT = XH^T @ G`` (the weight gradients, transposed) on rows
-    ``k0 .. k1 - 1``: ``dW_catT[k] = sum_n XH[n, k] G[n]``."""
-    n_cols = padded_width(G.shape[1], G.itemsize)
-    tile_matmul(XH.T, G, dW_catT, k0, k1, n_cols, G.shape[0], k1 < k0)
+def _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT):
+    """Rows ``k0 .. k1 - 1`` of the weight gradients, transposed:
+    ``dW_catT = [X, H_prev]^T @ G`` over all ``B * T`` steps (rows ``k < D``
+    from the inputs, the others from the previous hidden states)."""
+    B, T, D = X.shape
+    H = h_prev.shape[2]
+    n_cols = padded_width(4 * H, X.itemsize)
+    G2 = G.reshape(B * T, G.shape[2])
+    if k0 < D:
+        tile_matmul(X.reshape(B * T, D).T, G2, dW_catT, k0, min(k1, D), n_cols,
+                    B * T, k1 < k0)
+    if k1 > D:
+        tile_matmul(h_prev.reshape(B * T, H).T, G2, dW_catT[D:], max(k0, D) - D,
+                    k1 - D, n_cols, B * T, k1 < k0)
 
 
 @cpu_kernel
 def _column_sums(j0, j1, G, db):
-    """``db[j] = G[:, j].sum()`` for ``j0 <= j < j1``."""
+    """``db[j] = sum over (s, t) of G[s, t, j]`` for ``j0 <= j < j1``."""
     for j in range(j0, j1):
         db[j] = 0.0
-    for n in range(G.shape[0]):
-        _add_into(G[n, j0:j1], db[j0:j1])
+    for s in range(G.shape[0]):
+        for t in range(G.shape[1]):
+            _add_into(G[s, t, j0:j1], db[j0:j1])
 
 
 @cpu_kernel
@@ -283,10 +286,9 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     dX : (B, T, D) out.
     dW_ih, dW_hh, db : out, gradients of the weights (overwritten).
     dh0, dc0 : (B, H) out, gradient with respect to the initial state.
-    dgates : (B, T, 4H) scratch: the gate gradients of every step, as rows
-        ``t * B + s`` of a ``(T * B, 4H)`` matrix.
-    dgates_t : (B, 4H) scratch, the gate gradients of one step.
-    drec : (B, H) scratch (unused; kept for the shared kernel signature).
+    dgates, dgates_t, drec : (B, T, 4H), (B, 4H), (B, H) scratch (unused:
+        the kernel keeps the gate gradients in rows padded for its product;
+        kept for the shared kernel signature).
     """
     B, T, D = X.shape
     H = W_hh.shape[1]
@@ -297,36 +299,32 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
         _copy_row(dh_n[s], dh0[s])
         _copy_row(dc_n[s], dc0[s])
     # work arrays, once per call, before the time loop: [W_ih, W_hh] (4H, K)
-    # zero-padded to whole vectors, the products [dx_t, dh_{t-1}] of one
-    # step, and the step inputs [x_t, h_{t-1}] of every step (rows t*B + s)
-    N = padded_width(K, X.itemsize)
-    W_cat = np.zeros((4 * H, row_length(N, X.itemsize)), dtype)
+    # zero-padded to whole vectors; the gate gradients of every step (rows
+    # whose columns past 4H are never read into a kept result, so they stay
+    # uninitialised); the products [dx_t, dh_{t-1}] of one step
+    L = row_length(padded_width(K, X.itemsize), X.itemsize)
+    W_cat = np.zeros((4 * H, L), dtype)
     for j in range(4 * H):
         _copy_row(W_ih[j], W_cat[j, :D])
         _copy_row(W_hh[j], W_cat[j, D:K])
-    dxh = np.empty((B, row_length(N, X.itemsize)), dtype)
-    # G (T*B, 4H): the scratch, zero-padded to whole vectors if 4H is not
-    G = dgates.reshape(T * B, 4 * H)
-    if padded_width(4 * H, X.itemsize) != 4 * H:
-        G = np.zeros((T * B, row_length(padded_width(4 * H, X.itemsize),
-                                         X.itemsize)), dtype)
-    XH = np.zeros((T * B, K), dtype)
+    G = np.empty((B, T, row_length(padded_width(4 * H, X.itemsize), X.itemsize)),
+                 dtype)
+    dxh = np.empty((B, L), dtype)
     n_chunks = n_chunks_for(B, num_threads())
     if n_chunks == 1:
-        _backward_rows(_ZERO * B, B, X, W_cat, c0, lengths, gates, cells, h_prev,
-                       dH_out, dX, dh0, dc0, dgates_t, dxh, G, XH)
+        _backward_rows(_ZERO * B, B, X, W_cat, c0, lengths, gates, cells, dH_out,
+                       dX, dh0, dc0, G, dxh)
     else:
         for c in prange(n_chunks):
             s0, s1 = chunk_rows(c, n_chunks, B)
-            _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells,
-                           h_prev, dH_out, dX, dh0, dc0, dgates_t, dxh, G, XH)
-    # the weight gradients, transposed: dW_catT = XH^T @ G, split over rows k
-    dW_catT = np.empty((K, row_length(padded_width(4 * H, X.itemsize),
-                                      X.itemsize)), dtype)
+            _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out,
+                           dX, dh0, dc0, G, dxh)
+    # the weight gradients, transposed (K, 4H), split over their rows; db
+    dW_catT = np.empty((K, G.shape[2]), dtype)
     n_chunks = n_chunks_for(K, num_threads())
     for c in prange(n_chunks):
         k0, k1 = chunk_rows(c, n_chunks, K)
-        _weight_grads_rows(k0, k1, G, XH, dW_catT)
+        _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT)
         j0, j1 = chunk_rows(c, n_chunks, 4 * H)
         _column_sums(j0, j1, G, db)
     _transpose_from(dW_catT, _ZERO * D, dW_ih)
