@@ -56,10 +56,13 @@ def test_memory_helpers(dtype):
     np.testing.assert_array_equal(h, src)
 
 
-@pytest.mark.parametrize(("D", "H"), [(5, 8), (1024, 512)], ids=["rows", "gemm"])
-def test_cpu_lstm_dispatch_by_layer_size(D, H):
-    """The CPU backend runs small layers on the per-row kernels and large
-    ones on BLAS GEMMs; both give the reference's outputs and gradients."""
+@pytest.mark.parametrize(("B", "D", "H", "wide"),
+                         [(5, 5, 8, False), (5, 1024, 512, True), (2, 32, 256, True),
+                          (2, 5, 8, False)],
+                         ids=["rows", "wide", "wide-small-batch", "rows-small-batch"])
+def test_cpu_lstm_dispatch(B, D, H, wide):
+    """The CPU backend splits small layers by batch rows and large ones by
+    gate columns; both give the reference's outputs and gradients."""
     from helpers import (
         LSTM_GRADS,
         assert_close,
@@ -70,11 +73,12 @@ def test_cpu_lstm_dispatch_by_layer_size(D, H):
         reference_lstm,
     )
 
-    from numlstm.backends.cpu import use_gemm
+    from numlstm.backends.cpu import use_wide
 
-    assert use_gemm(D, H) == (H == 512)
+    assert use_wide(B, D, H) == wide
     rng = np.random.default_rng(0)
-    case = make_lstm_case(rng, 3, 4, D, H, np.float64, lengths=[4, 2, 1])
+    case = make_lstm_case(rng, B, 4, D, H, np.float64,
+                          lengths=[4, 2, 1, 4, 3][:B])
     seeds = make_lstm_seeds(rng, case)
     be = resolve("cpu")
     fwd = lstm_forward(case, be)

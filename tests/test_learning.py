@@ -90,11 +90,12 @@ def test_bidirectional_cumsum_threshold_beats_forward_only():
 def test_encoder_decoder_solves_addition():
     X, y = make_addition(6000, n_terms=3, largest=20, random_state=0)
     X_new, y_new = make_addition(1000, n_terms=3, largest=20, random_state=1)
-    # 40 epochs left seed 0 at 0.81 after a kernel change moved the rounding;
-    # 60 gave 1.0 / 0.967 / 0.998 exact sums on seeds 0 / 1 / 2
+    # At lr 5e-3 the result hung on the last bits of the arithmetic (seed 0:
+    # 0.97, then 0.81 or 0.84 after kernel changes that moved the rounding);
+    # lr 3e-3 for 80 epochs gave 0.999 / 0.961 / 0.994 on seeds 0 / 1 / 2.
     model = EncoderDecoderLSTMClassifier((64, 64), 64, decoder="teacher_forcing",
-                                         max_iter=60, n_iter_no_change=60,
-                                         learning_rate_init=5e-3,
+                                         max_iter=80, n_iter_no_change=80,
+                                         learning_rate_init=3e-3,
                                          random_state=0).fit(X, y)
     exact = (model.predict(X_new) == y_new).all(axis=1)
     assert exact.mean() >= 0.95

@@ -20,7 +20,7 @@ from helpers import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numlstm.backends.cpu import lstm, lstm_gemm
+from numlstm.backends.cpu import lstm, lstm_wide
 
 # (B, T, D, H, lengths): T=1, B=1, H=1, full and ragged batches.
 SHAPES = [
@@ -45,10 +45,10 @@ class _Kernels:
         self.lstm_backward = backward
 
 
-#: the per-row kernels (small layers) and the BLAS ones (H >= GEMM_MIN_HIDDEN)
+#: batch rows split over threads, and gate columns split over threads
 KERNELS = {
     "rows": _Kernels(lstm.lstm_forward, lstm.lstm_backward),
-    "gemm": _Kernels(lstm_gemm.lstm_forward_gemm, lstm_gemm.lstm_backward_gemm),
+    "wide": _Kernels(lstm_wide.lstm_forward_wide, lstm_wide.lstm_backward_wide),
 }
 
 
@@ -239,3 +239,52 @@ def test_property_matches_reference_float64(kernels, problem):
         assert_close(fwd[name], want_f[name], 1e-10, name)
     for name in LSTM_GRADS:
         assert_close(grads[name], want_g[name], 1e-10, name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES + [(9, 5, 3, 70, "ragged")],
+                         ids=SHAPE_IDS + ["B9T5D3H70-ragged"])
+def test_rows_and_wide_kernels_agree_bit_for_bit(shape, dtype):
+    """The two thread splits run the same operations in the same order."""
+    case, seeds = _case(11, shape, dtype)
+    rows, wide = KERNELS["rows"], KERNELS["wide"]
+    fwd_r, fwd_w = lstm_forward(case, rows), lstm_forward(case, wide)
+    grads_r = lstm_backward(case, fwd_r, seeds, rows)
+    grads_w = lstm_backward(case, fwd_w, seeds, wide)
+    for name in FWD_OUT + ("gates", "cells", "h_prev"):
+        np.testing.assert_array_equal(fwd_w[name], fwd_r[name], err_msg=name)
+    for name in LSTM_GRADS:
+        np.testing.assert_array_equal(grads_w[name], grads_r[name], err_msg=name)
+
+
+_COMPILE_SCRIPT = """
+import numpy as np
+from helpers import lstm_backward, lstm_forward, make_lstm_case, make_lstm_seeds
+rng = np.random.default_rng(0)
+out = []
+for B, T, D, H in [(3, 5, 2, 1), (2, 4, 3, 5)]:
+    case = make_lstm_case(rng, B, T, D, H, np.float64)
+    seeds = make_lstm_seeds(rng, case)
+    fwd = lstm_forward(case)
+    grads = lstm_backward(case, fwd, seeds)
+    out += [v.tobytes().hex() for v in (*fwd.values(), *grads.values())]
+print(" ".join(out))
+"""
+
+
+def test_compiled_and_cached_kernels_give_the_same_bits(tmp_path):
+    """A process that compiles the kernels and one that loads them from the
+    Numba cache compute the same bits (with ``reassoc`` in the fastmath
+    flags they did not: the backward differed in the last bit at H=1)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([os.path.dirname(__file__),
+                                           os.environ.get("PYTHONPATH", "")]))
+    runs = [subprocess.run([sys.executable, "-c", _COMPILE_SCRIPT], env=env,
+                           capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]
+    assert any((tmp_path / "cache").rglob("*.nbc"))  # the second run loaded
+    assert runs[0] == runs[1]

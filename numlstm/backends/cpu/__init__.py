@@ -13,37 +13,46 @@ from . import (
     linalg,
     losses,
     lstm,
-    lstm_gemm,
+    lstm_wide,
     optimizers,
     pooling,
 )
 
 #: From this many weights on (``4H * (D + H)``, 12 MiB in float32), an LSTM
-#: layer runs on BLAS GEMMs (:mod:`.lstm_gemm`) instead of the tiled per-row
-#: kernels (:mod:`.lstm`): there the weights no longer fit the caches, every
-#: step streams them from memory, and BLAS's packed GEMMs do better
-#: (docs/performance.md has the measurements). The choice depends on the
-#: layer's shape only, never on the batch, so below this size a sample's
-#: prediction does not depend on the batch it is in.
-GEMM_MIN_WEIGHTS = 3 << 20
+#: layer splits each step over threads by gate columns (:mod:`.lstm_wide`)
+#: rather than the batch over threads (:mod:`.lstm`): the weights no longer
+#: fit the caches, and each thread then streams only its share of them.
+WIDE_MIN_WEIGHTS = 3 << 20
+
+#: ... and from this many for batches of at most :data:`WIDE_MAX_SMALL_BATCH`
+#: rows, which the row split would leave on one thread.
+WIDE_MIN_WEIGHTS_SMALL_BATCH = 1 << 18
+WIDE_MAX_SMALL_BATCH = 4
 
 
-def use_gemm(n_inputs, n_hidden):
-    """Whether an LSTM layer with these sizes runs on BLAS GEMMs.
+def use_wide(n_samples, n_inputs, n_hidden):
+    """Whether an LSTM layer of these sizes runs split over gate columns.
+
+    Both versions compute every value by the same operations in the same
+    order, so the choice changes the speed only, never a bit of the result
+    (docs/performance.md has the measurements behind the thresholds).
 
     Examples
     --------
-    >>> use_gemm(8, 64), use_gemm(512, 1024)
-    (False, True)
+    >>> use_wide(32, 8, 64), use_wide(64, 512, 1024), use_wide(1, 32, 256)
+    (False, True, True)
     """
-    return 4 * n_hidden * (n_inputs + n_hidden) >= GEMM_MIN_WEIGHTS
+    weights = 4 * n_hidden * (n_inputs + n_hidden)
+    if n_samples <= WIDE_MAX_SMALL_BATCH:
+        return weights >= WIDE_MIN_WEIGHTS_SMALL_BATCH
+    return weights >= WIDE_MIN_WEIGHTS
 
 
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
                  H_out, h_n, c_n, gates, cells, h_prev, rec):
-    """:func:`.lstm.lstm_forward` or :func:`.lstm_gemm.lstm_forward_gemm`."""
-    gemm = use_gemm(W_ih.shape[1], W_hh.shape[1])
-    kernel = lstm_gemm.lstm_forward_gemm if gemm else lstm.lstm_forward
+    """:func:`.lstm.lstm_forward` or :func:`.lstm_wide.lstm_forward_wide`."""
+    wide = use_wide(X.shape[0], X.shape[2], W_hh.shape[1])
+    kernel = lstm_wide.lstm_forward_wide if wide else lstm.lstm_forward
     kernel(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n, gates, cells,
            h_prev, rec)
 
@@ -51,9 +60,9 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
                   dX, dW_ih, dW_hh, db, dh0, dc0, dgates, dgates_t, drec):
-    """:func:`.lstm.lstm_backward` or :func:`.lstm_gemm.lstm_backward_gemm`."""
-    gemm = use_gemm(W_ih.shape[1], W_hh.shape[1])
-    kernel = lstm_gemm.lstm_backward_gemm if gemm else lstm.lstm_backward
+    """:func:`.lstm.lstm_backward` or :func:`.lstm_wide.lstm_backward_wide`."""
+    wide = use_wide(X.shape[0], X.shape[2], W_hh.shape[1])
+    kernel = lstm_wide.lstm_backward_wide if wide else lstm.lstm_backward
     kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev, dH_out, dh_n, dc_n,
            dX, dW_ih, dW_hh, db, dh0, dc0, dgates, dgates_t, drec)
 
@@ -127,4 +136,4 @@ class CPUBackend:
         return "CPUBackend()"
 
 
-__all__ = ["CPUBackend", "GEMM_MIN_WEIGHTS", "use_gemm"]
+__all__ = ["CPUBackend", "use_wide"]

@@ -31,7 +31,7 @@ one float dtype (checked by the caller).
 
 from ._jit import cpu_kernel
 from .linalg import np_dot_into
-from .matmul import matmul_nt
+from .tile import matmul_nt_parallel
 
 
 @cpu_kernel
@@ -123,7 +123,7 @@ def conv1d_forward(X, W, b, pad_left, cols, out):
     L_out = out.shape[1]
     conv1d_im2col(X, K, pad_left, L_out, cols)
     out2 = out.reshape(N * L_out, F)
-    matmul_nt(cols, W.reshape(F, C * K), out2)
+    matmul_nt_parallel(cols, W.reshape(F, C * K), out2)
     _add_bias_rows(out2, b)
 
 
@@ -228,7 +228,7 @@ def conv2d_forward(X, Wt, b, pad_top, pad_left, cols, out):
     H_out, W_out = out.shape[1], out.shape[2]
     conv2d_im2col(X, KH, KW, pad_top, pad_left, H_out, W_out, cols)
     out2 = out.reshape(N * H_out * W_out, F)
-    matmul_nt(cols, Wt.reshape(F, C * KH * KW), out2)
+    matmul_nt_parallel(cols, Wt.reshape(F, C * KH * KW), out2)
     _add_bias_rows(out2, b)
 
 

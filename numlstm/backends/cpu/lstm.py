@@ -7,18 +7,19 @@ blocks in the order i, f, g, o.
 How the work is laid out (see docs/performance.md, "Kernel design"): the
 rows of the batch are independent through time, so each kernel splits them
 into one chunk per thread (``prange``) and runs the whole time loop of its
-chunk without synchronising with the other threads. Each step computes
-``[x_t, h_{t-1}] @ [W_ih, W_hh]^T`` for the chunk's rows with the
-register-tiled product of :mod:`.tile` (the input projection rides along
-with the recurrent product), followed by vectorised gate math
+chunk without synchronising with the other threads. Each step computes the
+gate pre-activations ``x_t @ W_ih^T + h_{t-1} @ W_hh^T`` with the
+register-tiled product of :mod:`.tile` (the second product continues the
+multiply-add chains of the first), followed by vectorised gate math
 (:mod:`.fastexp`). The backward step computes
 ``dgates_t @ [W_ih, W_hh] = [dx_t, dh_{t-1}]`` the same way and keeps the
-gate gradients and ``[x_t, h_{t-1}]`` of every step as rows, so that the
-weight gradients are one tiled product ``[X, H_prev]^T @ dgates`` after the
-loop (split over its rows), and ``db`` the column sums of ``dgates``. No
-BLAS is called: a multi-threaded BLAS call leaves its worker threads
-spinning, which starves the threads of the next parallel region. Layers
-whose weights outgrow the caches run on :mod:`.lstm_gemm` instead.
+gate gradients of every step, so that the weight gradients are one tiled
+product ``[X, H_prev]^T @ dgates`` over all steps after the loop (split
+over its rows, reading ``X`` and ``h_prev`` in place), and ``db`` their
+column sums. No BLAS is called: a multi-threaded BLAS call leaves its worker
+threads spinning, which starves the threads of the next parallel region.
+Layers whose weights outgrow the caches split each step by gate columns
+instead (:mod:`.lstm_wide`, same arithmetic).
 
 Ragged batches: ``lengths[b]`` is the number of real steps of sequence ``b``.
 At a padded step (``t >= lengths[b]``) the state is carried unchanged, the

@@ -20,16 +20,21 @@ position in the batch or the number of rows: a sample's result does not
 depend on the other samples, bit for bit.
 """
 
+import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import prange, types
 from numba.core import cgutils
 from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
-from ._jit import cpu_kernel
+from ._jit import cpu_kernel, cpu_parallel_kernel
+from ._threads import num_threads
 
 #: bytes per SIMD vector of the tiles (AVX-512)
 VECTOR_BYTES = 64
+
+#: a 0 that Numba does not type as a literal (one compiled specialisation)
+_ZERO = 0
 
 #: rows of ``W`` per block of the sum over ``k`` in :func:`tile_matmul`
 K_BLOCK = 64
@@ -229,3 +234,54 @@ def chunk_rows(c, n_chunks, n):
     s0 = 4 * (tiles * c // n_chunks)
     s1 = min(n, 4 * (tiles * (c + 1) // n_chunks))
     return s0, s1
+
+
+@cpu_kernel
+def transpose_padded(W):
+    """``W^T`` of ``W (M, K)`` as ``(K, L)``, zero-padded to whole vectors
+    (``L = row_length(padded_width(M))``): the ``W`` operand of
+    :func:`tile_matmul` for a product ``A @ W^T``."""
+    M, K = W.shape
+    WT = np.zeros((K, row_length(padded_width(M, W.itemsize), W.itemsize)),
+                  W.dtype)
+    for j0 in range(0, M, 16):
+        for k in range(K):
+            for j in range(j0, min(M, j0 + 16)):
+                WT[k, j] = W[j, k]
+    return WT
+
+
+@cpu_kernel
+def _rows_nt(A, WT, out, tmp, r0, r1):
+    """``out[r] = A[r] @ WT[:, :M]`` for ``r0 <= r < r1`` through the padded
+    rows of ``tmp``."""
+    M = out.shape[1]
+    tile_matmul(A, WT, tmp, r0, r1, padded_width(M, out.itemsize), A.shape[1],
+                r1 < r0)
+    for r in range(r0, r1):
+        for j in range(M):
+            out[r, j] = tmp[r, j]
+
+
+@cpu_kernel
+def matmul_nt(A, W, out):
+    """``out = A @ W.T`` for ``A (N, K)``, ``W (M, K)``, in the calling
+    thread; a row's result does not depend on the other rows."""
+    WT = transpose_padded(W)
+    tmp = np.empty((A.shape[0], WT.shape[1]), out.dtype)
+    _rows_nt(A, WT, out, tmp, _ZERO * A.shape[0], A.shape[0])
+
+
+@cpu_parallel_kernel
+def matmul_nt_parallel(A, W, out):
+    """:func:`matmul_nt` with the rows of ``A`` split over Numba's threads."""
+    WT = transpose_padded(W)
+    n = A.shape[0]
+    tmp = np.empty((n, WT.shape[1]), out.dtype)
+    n_chunks = n_chunks_for(n, num_threads())
+    if n_chunks == 1:
+        _rows_nt(A, WT, out, tmp, _ZERO * n, n)
+    else:
+        for c in prange(n_chunks):
+            r0, r1 = chunk_rows(c, n_chunks, n)
+            _rows_nt(A, WT, out, tmp, r0, r1)

@@ -1,0 +1,163 @@
+"""One LSTM layer over a batch, threads split over gate columns: large layers.
+
+Same signatures, layout, arithmetic and ragged-batch rules as :mod:`.lstm`
+(read its docstring first); only the split of the work over threads differs.
+:mod:`numlstm.backends.cpu` picks this version for layers whose weights
+outgrow the caches (:func:`numlstm.backends.cpu.use_wide`).
+
+:mod:`.lstm` gives each thread a chunk of the batch and the whole time loop,
+so every thread streams all of ``[W_ih, W_hh]`` at every step; once the
+weights are tens of MiB that is memory traffic, and a batch of 64 rows
+leaves each thread few rows to reuse each loaded weight on. Here every step
+is split the other way: each thread computes a range of the gate columns for
+all rows (``h_{t-1} @ W_hh^T`` forward, ``dgates_t @ [W_ih, W_hh]``
+backward), so each thread streams only its share of the weights; then the
+gate math of the step runs split over rows. Two parallel regions per step
+cost some microseconds, against milliseconds of product. The input
+projection ``X @ W_ih^T`` of all steps is one tiled product before the time
+loop (split over rows), and the weight gradients one after it, as in
+:mod:`.lstm`.
+
+The products are :func:`.tile.tile_matmul` as in :mod:`.lstm`, with the
+same chains of multiply-adds in the same order, so both versions give the
+same results to the last bit, whatever the batch.
+"""
+
+import numpy as np
+from numba import prange
+
+from ._jit import cpu_kernel, cpu_parallel_kernel
+from ._threads import num_threads
+from .lstm import (
+    _ZERO,
+    _activate_row,
+    _cell_row,
+    _column_sums,
+    _copy_row,
+    _gate_grads_row,
+    _transpose_from,
+    _transpose_into,
+    _weight_grads_rows,
+    _zero_row,
+)
+from .tile import chunk_rows, n_chunks_for, padded_width, row_length, tile_matmul
+
+
+@cpu_kernel
+def _column_chunk(c, n_chunks, n_cols, width):
+    """Columns ``[j0, j1)`` of chunk ``c``: whole tiles of ``width``."""
+    tiles = (n_cols + width - 1) // width
+    j0 = width * (tiles * c // n_chunks)
+    j1 = min(n_cols, width * (tiles * (c + 1) // n_chunks))
+    return j0, j1
+
+
+@cpu_parallel_kernel
+def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
+                      H_out, h_n, c_n, gates, cells, h_prev, rec):
+    """Forward pass; arguments as :func:`numlstm.backends.cpu.lstm.lstm_forward`."""
+    B, T, D = X.shape
+    H = W_hh.shape[1]
+    dtype = X.dtype
+    N = padded_width(4 * H, X.itemsize)
+    L = row_length(N, X.itemsize)
+    vw = 64 // X.itemsize
+    W_ihT = np.zeros((D, L), dtype)
+    W_hhT = np.zeros((H, L), dtype)
+    _transpose_into(W_ih, W_ihT, _ZERO * D)
+    _transpose_into(W_hh, W_hhT, _ZERO * D)
+    # the input projection of every step, (B*T, N), before the time loop
+    P = np.empty((B * T, L), dtype)
+    X2 = X.reshape(B * T, D)
+    n_threads = num_threads()
+    n_chunks = n_chunks_for(B * T, n_threads)
+    for c in prange(n_chunks):
+        r0, r1 = chunk_rows(c, n_chunks, B * T)
+        tile_matmul(X2, W_ihT, P, r0, r1, N, D, r1 < r0)
+    for s in range(B):
+        _copy_row(h0[s], h_n[s])
+        _copy_row(c0[s], c_n[s])
+    rec_p = np.empty((B, L), dtype)
+    n_col_chunks = max(1, min(n_threads, N // (4 * vw)))
+    n_row_chunks = n_chunks_for(B, n_threads)
+    for t in range(T):
+        # rec = P[:, t] + h_{t-1} @ W_hh^T, split over columns
+        for c in prange(n_col_chunks):
+            j0, j1 = _column_chunk(c, n_col_chunks, N, 4 * vw)
+            for s in range(B):
+                _copy_row(P[s * T + t, j0:j1], rec_p[s, j0:j1])
+            tile_matmul(h_n, W_hhT[:, j0:j1], rec_p[:, j0:j1], 0, B, j1 - j0, H,
+                        j0 <= j1)
+        # the gate math of the step, split over rows
+        for c in prange(n_row_chunks):
+            s0, s1 = chunk_rows(c, n_row_chunks, B)
+            for s in range(s0, s1):
+                if t < lengths[s]:
+                    g = gates[s, t]
+                    _activate_row(rec_p[s], b, g, H)
+                    _copy_row(h_n[s], h_prev[s, t])
+                    _cell_row(g, c_n[s], cells[s, t], H_out[s, t], H)
+                    _copy_row(cells[s, t], c_n[s])
+                    _copy_row(H_out[s, t], h_n[s])
+                else:
+                    _zero_row(gates[s, t])
+                    _copy_row(c_n[s], cells[s, t])
+                    _zero_row(h_prev[s, t])
+                    _zero_row(H_out[s, t])
+
+
+@cpu_parallel_kernel
+def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
+                       dH_out, dh_n, dc_n,
+                       dX, dW_ih, dW_hh, db, dh0, dc0, dgates, dgates_t, drec):
+    """BPTT; arguments as :func:`numlstm.backends.cpu.lstm.lstm_backward`."""
+    B, T, D = X.shape
+    H = W_hh.shape[1]
+    K = D + H
+    dtype = X.dtype
+    vw = 64 // X.itemsize
+    for s in range(B):
+        _copy_row(dh_n[s], dh0[s])
+        _copy_row(dc_n[s], dc0[s])
+    NK = padded_width(K, X.itemsize)
+    L = row_length(NK, X.itemsize)
+    W_cat = np.zeros((4 * H, L), dtype)
+    for j in range(4 * H):
+        _copy_row(W_ih[j], W_cat[j, :D])
+        _copy_row(W_hh[j], W_cat[j, D:K])
+    G = np.empty((B, T, row_length(padded_width(4 * H, X.itemsize), X.itemsize)),
+                 dtype)
+    dxh = np.empty((B, L), dtype)
+    n_threads = num_threads()
+    n_col_chunks = max(1, min(n_threads, NK // (4 * vw)))
+    n_row_chunks = n_chunks_for(B, n_threads)
+    for t in range(T - 1, -1, -1):
+        for c in prange(n_row_chunks):
+            s0, s1 = chunk_rows(c, n_row_chunks, B)
+            for s in range(s0, s1):
+                if t < lengths[s]:
+                    c_prev = cells[s, t - 1] if t > 0 else c0[s]
+                    _gate_grads_row(dh0[s], dH_out[s, t], gates[s, t],
+                                    cells[s, t], c_prev, dc0[s], G[s, t], H)
+                else:
+                    _zero_row(G[s, t, :4 * H])
+        # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh], split over columns
+        for c in prange(n_col_chunks):
+            j0, j1 = _column_chunk(c, n_col_chunks, NK, 4 * vw)
+            tile_matmul(G[:, t], W_cat[:, j0:j1], dxh[:, j0:j1], 0, B, j1 - j0,
+                        4 * H, j1 < j0)
+        for s in range(B):
+            if t < lengths[s]:
+                _copy_row(dxh[s, :D], dX[s, t])
+                _copy_row(dxh[s, D:K], dh0[s])
+            else:
+                _zero_row(dX[s, t])
+    dW_catT = np.empty((K, G.shape[2]), dtype)
+    n_chunks = n_chunks_for(K, n_threads)
+    for c in prange(n_chunks):
+        k0, k1 = chunk_rows(c, n_chunks, K)
+        _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT)
+        j0, j1 = chunk_rows(c, n_chunks, 4 * H)
+        _column_sums(j0, j1, G, db)
+    _transpose_from(dW_catT, _ZERO * D, dW_ih)
+    _transpose_from(dW_catT, D, dW_hh)
