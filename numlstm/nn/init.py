@@ -18,6 +18,10 @@ def glorot_uniform(rng: np.random.Generator, fan_out: int, fan_in: int,
 #: :func:`orthogonal` takes the Q factor by Cholesky QR.
 _CHOLESKY_QR_SIZE = 1 << 18
 
+#: From this many elements on, :func:`orthogonal` lets BLAS use its threads
+#: (Cholesky QR of the 4096 x 1024 of H=1024: 0.19 s, 0.23-0.24 s on one).
+_THREADED_SIZE = 1 << 22
+
 
 def orthogonal(rng: np.random.Generator, rows: int, cols: int):
     """A (rows, cols) matrix with orthonormal columns (or rows, if wider).
@@ -26,25 +30,26 @@ def orthogonal(rng: np.random.Generator, rows: int, cols: int):
     signs that make the diagonal of R positive, so that the distribution is
     uniform.
 
-    Small matrices go through LAPACK's QR with one BLAS thread: a
-    multi-threaded LAPACK call leaves numpy's OpenBLAS workers spinning for
-    ~0.1 s afterwards, which slowed the first hundred LSTM kernel calls of a
-    small fit by up to 2x on two cores. Large tall ones (the 4096 x 1024 of
-    an LSTM with H=1024) use Cholesky QR, ``Q = A R^-1`` with
+    Below 4 Mi elements BLAS runs on one thread: a multi-threaded LAPACK
+    call leaves numpy's OpenBLAS workers spinning for ~0.1 s afterwards,
+    which slowed the first hundred LSTM kernel calls of a small fit by up to
+    2x on two cores. Large tall matrices (the 4096 x 1024 of an LSTM with
+    H=1024) use Cholesky QR, ``Q = A R^-1`` with
     ``R^T R = A^T A``: two BLAS-3 calls, 5x faster than LAPACK's Householder
     QR here (0.2 s against 1.0 s), the same Q to 2e-16, and accurate since a
     Gaussian matrix twice as tall as wide has a condition number near 3.
     """
-    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
-    q = None
-    if a.size >= _CHOLESKY_QR_SIZE and a.shape[0] >= 2 * a.shape[1]:
-        q = _cholesky_q(a)
-    if q is None:
-        from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(1, user_api="blas"):
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    with threadpool_limits(None if a.size >= _THREADED_SIZE else 1,
+                           user_api="blas"):
+        q = None
+        if a.size >= _CHOLESKY_QR_SIZE and a.shape[0] >= 2 * a.shape[1]:
+            q = _cholesky_q(a)
+        if q is None:
             q, r = np.linalg.qr(a)
-        q *= np.sign(np.diag(r))
+            q *= np.sign(np.diag(r))
     return q if rows >= cols else q.T
 
 
