@@ -38,7 +38,14 @@ from numba import prange
 from ._jit import cpu_kernel, cpu_parallel_kernel
 from ._threads import num_threads
 from .fastexp import tanh_fast
-from .tile import chunk_rows, n_chunks_for, padded_width, row_length, tile_matmul
+from .tile import (
+    chunk_rows,
+    n_chunks_for,
+    padded_width,
+    row_length,
+    tile_matmul,
+    transpose_into,
+)
 
 #: ``_ZERO * n`` and ``s1 < s0`` below are a 0 and a False that Numba does not
 #: type as literals, so that every call site of a helper shares one compiled
@@ -90,28 +97,24 @@ def _zero_row(dst):
 
 
 @cpu_kernel
-def _transpose_into(src, dst, row0):
-    """``dst[row0 + k, j] = src[j, k]``, in blocks of 16 rows of ``src``
-    (each read cache line serves 16 writes, each written run is contiguous)."""
-    n, m = src.shape
-    for j0 in range(0, n, 16):
-        j1 = min(n, j0 + 16)
-        for k in range(m):
-            row = dst[row0 + k]
-            for j in range(j0, j1):
-                row[j] = src[j, k]
-
-
-@cpu_kernel
-def _transpose_from(src, row0, dst):
-    """``dst[j, k] = src[row0 + k, j]``, in blocks of 16 rows of ``dst``."""
-    n, m = dst.shape
-    for j0 in range(0, n, 16):
-        j1 = min(n, j0 + 16)
-        for k in range(m):
-            row = src[row0 + k]
-            for j in range(j0, j1):
-                dst[j, k] = row[j]
+def _step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
+               h_prev):
+    """Step ``t`` of rows ``s0 .. s1 - 1`` from their pre-activations
+    ``rec``: gates, cell and hidden state, and the state carried on."""
+    H = h_n.shape[1]
+    for s in range(s0, s1):
+        if t < lengths[s]:
+            g = gates[s, t]
+            _activate_row(rec[s], b, g, H)
+            _copy_row(h_n[s], h_prev[s, t])
+            _cell_row(g, c_n[s], cells[s, t], H_out[s, t], H)
+            _copy_row(cells[s, t], c_n[s])
+            _copy_row(H_out[s, t], h_n[s])
+        else:  # padding: the state is carried unchanged
+            _zero_row(gates[s, t])
+            _copy_row(c_n[s], cells[s, t])
+            _zero_row(h_prev[s, t])
+            _zero_row(H_out[s, t])
 
 
 @cpu_kernel
@@ -127,19 +130,8 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
         # [x_t, h_{t-1}] would
         tile_matmul(X[:, t], W_ihT, rec, s0, s1, N, D, s1 < s0)
         tile_matmul(h_n, W_hhT, rec, s0, s1, N, H, s0 <= s1)
-        for s in range(s0, s1):
-            if t < lengths[s]:
-                g = gates[s, t]
-                _activate_row(rec[s], b, g, H)
-                _copy_row(h_n[s], h_prev[s, t])
-                _cell_row(g, c_n[s], cells[s, t], H_out[s, t], H)
-                _copy_row(cells[s, t], c_n[s])
-                _copy_row(H_out[s, t], h_n[s])
-            else:
-                _zero_row(gates[s, t])
-                _copy_row(c_n[s], cells[s, t])
-                _zero_row(h_prev[s, t])
-                _zero_row(H_out[s, t])
+        _step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
+                   h_prev)
 
 
 @cpu_parallel_kernel
@@ -169,8 +161,8 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     L = row_length(padded_width(4 * H, X.itemsize), X.itemsize)
     W_ihT = np.zeros((D, L), dtype)
     W_hhT = np.zeros((H, L), dtype)
-    _transpose_into(W_ih, W_ihT, _ZERO * D)
-    _transpose_into(W_hh, W_hhT, _ZERO * D)
+    transpose_into(W_ih, W_ihT, _ZERO * D)
+    transpose_into(W_hh, W_hhT, _ZERO * D)
     rec_p = np.empty((B, L), dtype)
     for s in range(B):
         _copy_row(h0[s], h_n[s])
@@ -213,6 +205,34 @@ def _gate_grads_row(dh_next, dH_t, g, c, c_prev, dc, dg_t, H):
 
 
 @cpu_kernel
+def _gate_grads_rows(s0, s1, t, c0, lengths, gates, cells, dH_out, dh0, dc0, G):
+    """The gate gradients ``G[s, t]`` of step ``t`` for rows ``s0 .. s1 - 1``
+    (zero at padded steps); ``dh0``/``dc0`` hold the running gradients."""
+    H = dh0.shape[1]
+    for s in range(s0, s1):
+        if t < lengths[s]:
+            c_prev = cells[s, t - 1] if t > 0 else c0[s]
+            _gate_grads_row(dh0[s], dH_out[s, t], gates[s, t], cells[s, t],
+                            c_prev, dc0[s], G[s, t], H)
+        else:
+            _zero_row(G[s, t, :4 * H])
+
+
+@cpu_kernel
+def _take_input_grads(s0, s1, t, dxh, lengths, dX, dh0):
+    """Split ``dxh = [dx_t, dh_{t-1}]`` of rows ``s0 .. s1 - 1`` into ``dX``
+    and the running ``dh0`` (padded steps: ``dX`` is 0, ``dh0`` carried)."""
+    D = dX.shape[2]
+    K = D + dh0.shape[1]
+    for s in range(s0, s1):
+        if t < lengths[s]:
+            _copy_row(dxh[s, :D], dX[s, t])
+            _copy_row(dxh[s, D:K], dh0[s])
+        else:
+            _zero_row(dX[s, t])
+
+
+@cpu_kernel
 def _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out, dX,
                    dh0, dc0, G, dxh):
     """The time loop of :func:`lstm_backward` for the rows ``s0 <= s < s1``."""
@@ -220,22 +240,12 @@ def _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out, dX,
     H = dh0.shape[1]
     K = D + H
     for t in range(T - 1, -1, -1):
-        for s in range(s0, s1):
-            if t < lengths[s]:
-                c_prev = cells[s, t - 1] if t > 0 else c0[s]
-                _gate_grads_row(dh0[s], dH_out[s, t], gates[s, t], cells[s, t],
-                                c_prev, dc0[s], G[s, t], H)
-            else:
-                _zero_row(G[s, t, :4 * H])
+        _gate_grads_rows(s0, s1, t, c0, lengths, gates, cells, dH_out, dh0, dc0,
+                         G)
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh]
         tile_matmul(G[:, t], W_cat, dxh, s0, s1, padded_width(K, X.itemsize),
                     4 * H, s1 < s0)
-        for s in range(s0, s1):
-            if t < lengths[s]:
-                _copy_row(dxh[s, :D], dX[s, t])
-                _copy_row(dxh[s, D:K], dh0[s])
-            else:
-                _zero_row(dX[s, t])
+        _take_input_grads(s0, s1, t, dxh, lengths, dX, dh0)
 
 
 @cpu_kernel
@@ -273,6 +283,50 @@ def _add_into(src, dst):
 
 
 @cpu_parallel_kernel
+def weight_grads(X, h_prev, G, dW_ih, dW_hh, db):
+    """``dW_ih``, ``dW_hh`` and ``db`` from the gate gradients ``G`` of every
+    step: ``[X, H_prev]^T @ G`` (transposed, ``(K, 4H)``) split over its rows
+    between threads, then turned around; ``db`` the column sums of ``G``."""
+    D = X.shape[2]
+    H = h_prev.shape[2]
+    K = D + H
+    dW_catT = np.empty((K, G.shape[2]), X.dtype)
+    n_chunks = n_chunks_for(K, num_threads())
+    for c in prange(n_chunks):
+        k0, k1 = chunk_rows(c, n_chunks, K)
+        _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT)
+        j0, j1 = chunk_rows(c, n_chunks, 4 * H)
+        _column_sums(j0, j1, G, db)
+    transpose_into(dW_catT[:D, :4 * H], dW_ih, _ZERO * D)
+    transpose_into(dW_catT[D:K, :4 * H], dW_hh, _ZERO * D)
+
+
+@cpu_kernel
+def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0):
+    """Start a backward pass: ``dh0``/``dc0`` take ``dh_n``/``dc_n`` (they
+    carry the running gradient of ``(h_t, c_t)`` back in time), and the
+    work arrays: ``[W_ih, W_hh]`` (4H, K) zero-padded to whole vectors, the
+    gate gradients of every step ``G`` (columns past 4H never reach a kept
+    result, so they stay uninitialised) and the products
+    ``[dx_t, dh_{t-1}]`` of one step."""
+    B, T, D = X.shape
+    H = W_hh.shape[1]
+    K = D + H
+    for s in range(B):
+        _copy_row(dh_n[s], dh0[s])
+        _copy_row(dc_n[s], dc0[s])
+    L = row_length(padded_width(K, X.itemsize), X.itemsize)
+    W_cat = np.zeros((4 * H, L), X.dtype)
+    for j in range(4 * H):
+        _copy_row(W_ih[j], W_cat[j, :D])
+        _copy_row(W_hh[j], W_cat[j, D:K])
+    G = np.empty((B, T, row_length(padded_width(4 * H, X.itemsize), X.itemsize)),
+                 X.dtype)
+    dxh = np.empty((B, L), X.dtype)
+    return W_cat, G, dxh
+
+
+@cpu_parallel_kernel
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
                   dX, dW_ih, dW_hh, db, dh0, dc0, dgates, dgates_t, drec):
@@ -291,26 +345,8 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
         the kernel keeps the gate gradients in rows padded for its product;
         kept for the shared kernel signature).
     """
-    B, T, D = X.shape
-    H = W_hh.shape[1]
-    K = D + H
-    dtype = X.dtype
-    # dh0 and dc0 carry the running gradient of (h_t, c_t) back in time.
-    for s in range(B):
-        _copy_row(dh_n[s], dh0[s])
-        _copy_row(dc_n[s], dc0[s])
-    # work arrays, once per call, before the time loop: [W_ih, W_hh] (4H, K)
-    # zero-padded to whole vectors; the gate gradients of every step (rows
-    # whose columns past 4H are never read into a kept result, so they stay
-    # uninitialised); the products [dx_t, dh_{t-1}] of one step
-    L = row_length(padded_width(K, X.itemsize), X.itemsize)
-    W_cat = np.zeros((4 * H, L), dtype)
-    for j in range(4 * H):
-        _copy_row(W_ih[j], W_cat[j, :D])
-        _copy_row(W_hh[j], W_cat[j, D:K])
-    G = np.empty((B, T, row_length(padded_width(4 * H, X.itemsize), X.itemsize)),
-                 dtype)
-    dxh = np.empty((B, L), dtype)
+    B = X.shape[0]
+    W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0)
     n_chunks = n_chunks_for(B, num_threads())
     if n_chunks == 1:
         _backward_rows(_ZERO * B, B, X, W_cat, c0, lengths, gates, cells, dH_out,
@@ -320,13 +356,4 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
             s0, s1 = chunk_rows(c, n_chunks, B)
             _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out,
                            dX, dh0, dc0, G, dxh)
-    # the weight gradients, transposed (K, 4H), split over their rows; db
-    dW_catT = np.empty((K, G.shape[2]), dtype)
-    n_chunks = n_chunks_for(K, num_threads())
-    for c in prange(n_chunks):
-        k0, k1 = chunk_rows(c, n_chunks, K)
-        _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT)
-        j0, j1 = chunk_rows(c, n_chunks, 4 * H)
-        _column_sums(j0, j1, G, db)
-    _transpose_from(dW_catT, _ZERO * D, dW_ih)
-    _transpose_from(dW_catT, D, dW_hh)
+    weight_grads(X, h_prev, G, dW_ih, dW_hh, db)

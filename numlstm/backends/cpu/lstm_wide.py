@@ -30,17 +30,21 @@ from ._jit import cpu_kernel, cpu_parallel_kernel
 from ._threads import num_threads
 from .lstm import (
     _ZERO,
-    _activate_row,
-    _cell_row,
-    _column_sums,
+    _backward_setup,
     _copy_row,
-    _gate_grads_row,
-    _transpose_from,
-    _transpose_into,
-    _weight_grads_rows,
-    _zero_row,
+    _gate_grads_rows,
+    _step_rows,
+    _take_input_grads,
+    weight_grads,
 )
-from .tile import chunk_rows, n_chunks_for, padded_width, row_length, tile_matmul
+from .tile import (
+    chunk_rows,
+    n_chunks_for,
+    padded_width,
+    row_length,
+    tile_matmul,
+    transpose_into,
+)
 
 
 @cpu_kernel
@@ -64,8 +68,8 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
     vw = 64 // X.itemsize
     W_ihT = np.zeros((D, L), dtype)
     W_hhT = np.zeros((H, L), dtype)
-    _transpose_into(W_ih, W_ihT, _ZERO * D)
-    _transpose_into(W_hh, W_hhT, _ZERO * D)
+    transpose_into(W_ih, W_ihT, _ZERO * D)
+    transpose_into(W_hh, W_hhT, _ZERO * D)
     # the input projection of every step, (B*T, N), before the time loop
     P = np.empty((B * T, L), dtype)
     X2 = X.reshape(B * T, D)
@@ -91,19 +95,8 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
         # the gate math of the step, split over rows
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
-            for s in range(s0, s1):
-                if t < lengths[s]:
-                    g = gates[s, t]
-                    _activate_row(rec_p[s], b, g, H)
-                    _copy_row(h_n[s], h_prev[s, t])
-                    _cell_row(g, c_n[s], cells[s, t], H_out[s, t], H)
-                    _copy_row(cells[s, t], c_n[s])
-                    _copy_row(H_out[s, t], h_n[s])
-                else:
-                    _zero_row(gates[s, t])
-                    _copy_row(c_n[s], cells[s, t])
-                    _zero_row(h_prev[s, t])
-                    _zero_row(H_out[s, t])
+            _step_rows(s0, s1, t, rec_p, b, lengths, H_out, h_n, c_n, gates,
+                       cells, h_prev)
 
 
 @cpu_parallel_kernel
@@ -114,50 +107,21 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     B, T, D = X.shape
     H = W_hh.shape[1]
     K = D + H
-    dtype = X.dtype
     vw = 64 // X.itemsize
-    for s in range(B):
-        _copy_row(dh_n[s], dh0[s])
-        _copy_row(dc_n[s], dc0[s])
+    W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0)
     NK = padded_width(K, X.itemsize)
-    L = row_length(NK, X.itemsize)
-    W_cat = np.zeros((4 * H, L), dtype)
-    for j in range(4 * H):
-        _copy_row(W_ih[j], W_cat[j, :D])
-        _copy_row(W_hh[j], W_cat[j, D:K])
-    G = np.empty((B, T, row_length(padded_width(4 * H, X.itemsize), X.itemsize)),
-                 dtype)
-    dxh = np.empty((B, L), dtype)
     n_threads = num_threads()
     n_col_chunks = max(1, min(n_threads, NK // (4 * vw)))
     n_row_chunks = n_chunks_for(B, n_threads)
     for t in range(T - 1, -1, -1):
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
-            for s in range(s0, s1):
-                if t < lengths[s]:
-                    c_prev = cells[s, t - 1] if t > 0 else c0[s]
-                    _gate_grads_row(dh0[s], dH_out[s, t], gates[s, t],
-                                    cells[s, t], c_prev, dc0[s], G[s, t], H)
-                else:
-                    _zero_row(G[s, t, :4 * H])
+            _gate_grads_rows(s0, s1, t, c0, lengths, gates, cells, dH_out, dh0,
+                             dc0, G)
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh], split over columns
         for c in prange(n_col_chunks):
             j0, j1 = _column_chunk(c, n_col_chunks, NK, 4 * vw)
             tile_matmul(G[:, t], W_cat[:, j0:j1], dxh[:, j0:j1], 0, B, j1 - j0,
                         4 * H, j1 < j0)
-        for s in range(B):
-            if t < lengths[s]:
-                _copy_row(dxh[s, :D], dX[s, t])
-                _copy_row(dxh[s, D:K], dh0[s])
-            else:
-                _zero_row(dX[s, t])
-    dW_catT = np.empty((K, G.shape[2]), dtype)
-    n_chunks = n_chunks_for(K, n_threads)
-    for c in prange(n_chunks):
-        k0, k1 = chunk_rows(c, n_chunks, K)
-        _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT)
-        j0, j1 = chunk_rows(c, n_chunks, 4 * H)
-        _column_sums(j0, j1, G, db)
-    _transpose_from(dW_catT, _ZERO * D, dW_ih)
-    _transpose_from(dW_catT, D, dW_hh)
+        _take_input_grads(_ZERO * B, B, t, dxh, lengths, dX, dh0)
+    weight_grads(X, h_prev, G, dW_ih, dW_hh, db)

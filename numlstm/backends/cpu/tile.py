@@ -237,6 +237,19 @@ def chunk_rows(c, n_chunks, n):
 
 
 @cpu_kernel
+def transpose_into(src, dst, row0):
+    """``dst[row0 + k, j] = src[j, k]``, in blocks of 16 rows of ``src``
+    (each cache line read serves 16 writes; each run written is contiguous)."""
+    n, m = src.shape
+    for j0 in range(0, n, 16):
+        j1 = min(n, j0 + 16)
+        for k in range(m):
+            row = dst[row0 + k]
+            for j in range(j0, j1):
+                row[j] = src[j, k]
+
+
+@cpu_kernel
 def transpose_padded(W):
     """``W^T`` of ``W (M, K)`` as ``(K, L)``, zero-padded to whole vectors
     (``L = row_length(padded_width(M))``): the ``W`` operand of
@@ -244,10 +257,7 @@ def transpose_padded(W):
     M, K = W.shape
     WT = np.zeros((K, row_length(padded_width(M, W.itemsize), W.itemsize)),
                   W.dtype)
-    for j0 in range(0, M, 16):
-        for k in range(K):
-            for j in range(j0, min(M, j0 + 16)):
-                WT[k, j] = W[j, k]
+    transpose_into(W, WT, _ZERO * M)
     return WT
 
 
