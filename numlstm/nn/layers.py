@@ -104,7 +104,10 @@ class LSTM(Layer):
         self.dX = be.empty((B, T, D), dtype)
         self.dh0 = be.empty((B, H), dtype)
         self.dc0 = be.empty((B, H), dtype)
-        self.dgates = be.empty((B, T, 4 * H), dtype)
+        # the backend may want wider rows for the gate gradients (CPU: padded
+        # for its tiled product); any width >= 4H is a valid scratch
+        width = getattr(be, "lstm_gate_grad_width", lambda h, dt: 4 * h)(H, dtype)
+        self.dgates = be.empty((B, T, width), dtype)
         self.dgates_t = be.empty((B, 4 * H), dtype)
         self.drec = be.empty((B, H), dtype)
         self.zero_state = be.zeros((B, H), dtype)

@@ -302,12 +302,21 @@ def weight_grads(X, h_prev, G, dW_ih, dW_hh, db):
 
 
 @cpu_kernel
-def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0):
+def gate_row_length(H, itemsize):
+    """Row length of the gate-gradient scratch the backward kernels use
+    in place (``dgates (B, T, gate_row_length)``); any other width makes
+    them allocate their own, 4H rounded up to whole vectors."""
+    return row_length(padded_width(4 * H, itemsize), itemsize)
+
+
+@cpu_kernel
+def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, dgates):
     """Start a backward pass: ``dh0``/``dc0`` take ``dh_n``/``dc_n`` (they
     carry the running gradient of ``(h_t, c_t)`` back in time), and the
     work arrays: ``[W_ih, W_hh]`` (4H, K) zero-padded to whole vectors, the
-    gate gradients of every step ``G`` (columns past 4H never reach a kept
-    result, so they stay uninitialised) and the products
+    gate gradients of every step ``G`` (the caller's ``dgates`` when its rows
+    are :func:`gate_row_length` long, else a new array; columns past 4H
+    never reach a kept result, so they stay uninitialised) and the products
     ``[dx_t, dh_{t-1}]`` of one step."""
     B, T, D = X.shape
     H = W_hh.shape[1]
@@ -320,8 +329,8 @@ def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0):
     for j in range(4 * H):
         _copy_row(W_ih[j], W_cat[j, :D])
         _copy_row(W_hh[j], W_cat[j, D:K])
-    G = np.empty((B, T, row_length(padded_width(4 * H, X.itemsize), X.itemsize)),
-                 X.dtype)
+    width = gate_row_length(H, X.itemsize)
+    G = dgates if dgates.shape[2] == width else np.empty((B, T, width), X.dtype)
     dxh = np.empty((B, L), X.dtype)
     return W_cat, G, dxh
 
@@ -341,12 +350,16 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     dX : (B, T, D) out.
     dW_ih, dW_hh, db : out, gradients of the weights (overwritten).
     dh0, dc0 : (B, H) out, gradient with respect to the initial state.
-    dgates, dgates_t, drec : (B, T, 4H), (B, 4H), (B, H) scratch (unused:
-        the kernel keeps the gate gradients in rows padded for its product;
-        kept for the shared kernel signature).
+    dgates : (B, T, >= 4H) scratch for the gate gradients of every step,
+        used in place when its rows are :func:`gate_row_length` long (the
+        ``numlstm.nn.LSTM`` workspace allocates it so), otherwise the kernel
+        allocates its own.
+    dgates_t, drec : (B, 4H), (B, H) scratch (unused; kept for the shared
+        kernel signature).
     """
     B = X.shape[0]
-    W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0)
+    W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0,
+                                    dgates)
     n_chunks = n_chunks_for(B, num_threads())
     if n_chunks == 1:
         _backward_rows(_ZERO * B, B, X, W_cat, c0, lengths, gates, cells, dH_out,

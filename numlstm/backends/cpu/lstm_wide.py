@@ -70,8 +70,13 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
     W_hhT = np.zeros((H, L), dtype)
     transpose_into(W_ih, W_ihT, _ZERO * D)
     transpose_into(W_hh, W_hhT, _ZERO * D)
-    # the input projection of every step, (B*T, N), before the time loop
-    P = np.empty((B * T, L), dtype)
+    # the input projection of every step, (B*T, N), before the time loop:
+    # in ``gates`` when its rows are N long (row (s, t) is read at step t
+    # before the gates of step t overwrite it), else in a new array
+    if N == 4 * H:
+        P = gates.reshape(B * T, N)
+    else:
+        P = np.empty((B * T, L), dtype)
     X2 = X.reshape(B * T, D)
     n_threads = num_threads()
     n_chunks = n_chunks_for(B * T, n_threads)
@@ -108,7 +113,8 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     H = W_hh.shape[1]
     K = D + H
     vw = 64 // X.itemsize
-    W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0)
+    W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0,
+                                    dgates)
     NK = padded_width(K, X.itemsize)
     n_threads = num_threads()
     n_col_chunks = max(1, min(n_threads, NK // (4 * vw)))
