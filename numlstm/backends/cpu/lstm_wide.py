@@ -38,6 +38,7 @@ from .lstm import (
     weight_grads,
 )
 from .tile import (
+    VECTOR_BYTES,
     chunk_rows,
     n_chunks_for,
     padded_width,
@@ -65,7 +66,7 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
     dtype = X.dtype
     N = padded_width(4 * H, X.itemsize)
     L = row_length(N, X.itemsize)
-    vw = 64 // X.itemsize
+    vw = VECTOR_BYTES // X.itemsize
     W_ihT = np.zeros((D, L), dtype)
     W_hhT = np.zeros((H, L), dtype)
     transpose_into(W_ih, W_ihT, _ZERO * D)
@@ -112,7 +113,7 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     B, T, D = X.shape
     H = W_hh.shape[1]
     K = D + H
-    vw = 64 // X.itemsize
+    vw = VECTOR_BYTES // X.itemsize
     W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0,
                                     dgates)
     NK = padded_width(K, X.itemsize)
