@@ -1,21 +1,22 @@
 """Matrix products into preallocated outputs.
 
 Large products go to BLAS (the one SciPy ships, through Numba's ``np.dot``);
-small ones run as plain loops in the calling thread. The split matters on a
-machine with few cores: a multi-threaded BLAS call returns with its worker
-threads still spinning for a while, and a Numba parallel region that starts
-meanwhile (the LSTM kernels) shares the cores with them. On the 2-core
-development machine, the dense layer's two small BLAS calls per batch made
-the next ``lstm_backward`` 1.7x slower (small fit: 0.29 s against 0.21 s with
-the loops).
+small ones run as plain loops in the calling thread. A multi-threaded BLAS
+call returns with its worker threads still spinning for a while, and a Numba
+parallel region that starts meanwhile (the LSTM kernels) shares the cores
+with them. That was measured with numpy's OpenBLAS (the initialisation's
+QR: up to 2x slower LSTM calls right after it); for the dense layer's small
+products through SciPy's OpenBLAS it was not (limiting that pool to one
+thread did not change a small fit), so the loops here are a precaution that
+keeps small products off the BLAS threads altogether.
 """
 
 import numpy as np
 
 from ._jit import cpu_kernel
 
-#: Products with fewer multiply-adds than this run as loops, not BLAS: at
-#: this size the loops take about 0.3 ms, enough to amortise BLAS's threads.
+#: Products with fewer multiply-adds than this (4 Mi, 8 MFLOP) run as loops,
+#: not BLAS.
 BLAS_MIN_MACS = 1 << 22
 
 
