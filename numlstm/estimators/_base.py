@@ -10,6 +10,7 @@ classifier mixins in :mod:`._outputs`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import numbers
@@ -21,7 +22,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import (
     _check_feature_names,
-    _check_sample_weight,
     check_is_fitted,
 )
 from tqdm.auto import tqdm
@@ -39,7 +39,12 @@ from ..nn import (
     loss_and_gradient,
     train_step,
 )
-from ._validation import check_sequences, input_aligned_targets, unpad
+from ._validation import (
+    check_fit_sample_weight,
+    check_sequences,
+    input_aligned_targets,
+    unpad,
+)
 
 _SOLVERS = ("adam", "sgd", "rmsprop", "lbfgs")
 #: samples per forward call in predict (bounds the memory of the buffers)
@@ -298,19 +303,22 @@ class BaseLSTMEstimator(BaseEstimator):
     def _validate_data(self, X, y, sample_weight, reset, classes=None):
         """Check X, y and sample_weight together; on any error the estimator
         is left exactly as it was (a failed refit keeps the fitted model)."""
-        before = self.__dict__.copy()
-        try:
+        with self._unchanged_on_error():
             seqs = self._validate_X(X, reset=reset)
             Y = self._encode_targets(y, seqs, reset=reset, classes=classes)
-            sw = _check_sample_weight(sample_weight, seqs.X, dtype=np.float64,
-                                      ensure_non_negative=True)
-            if sw.sum() <= 0:
-                raise ValueError("sample_weight sums to zero: nothing to fit.")
+            sw = check_fit_sample_weight(sample_weight, len(seqs.X))
+        return seqs, Y, sw
+
+    @contextlib.contextmanager
+    def _unchanged_on_error(self):
+        """Restore every attribute as it was if the block raises."""
+        before = self.__dict__.copy()
+        try:
+            yield
         except Exception:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
-        return seqs, Y, sw
 
     def _initialize(self, seqs) -> None:
         backend = resolve(self.backend)
@@ -505,12 +513,17 @@ class BaseLSTMEstimator(BaseEstimator):
         est = self if hasattr(self, "network_") else copy.deepcopy(self)
         est._validate_hyperparameters()
         fitted = est is self
-        seqs, Y, sw = est._validate_data(X, y, sample_weight, reset=not fitted)
+        seqs, Y, sw = est._objective_data(X, y, sample_weight, reset=not fitted)
         if not fitted:
             est._initialize(seqs)
         network = est._make_network(est._spec, est.network_.backend, 0)
         network.params.theta[:] = est.network_.params.theta
         return est._objective(network, seqs, Y, sw)
+
+    def _objective_data(self, X, y, sample_weight, reset):
+        """The ``(sequences, targets, weights)`` that :meth:`make_objective`
+        puts into the loss (what ``fit`` trains on)."""
+        return self._validate_data(X, y, sample_weight, reset=reset)
 
     # ------------------------------------------------------------------
     # prediction

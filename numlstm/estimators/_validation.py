@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import _check_sample_weight, check_array
 
 
 @dataclass
@@ -200,3 +200,13 @@ def input_aligned_targets(y, seqs, dtype):
             "with return_sequences=True, y needs one target per time step, "
             f"shape (n_samples, {seqs.X.shape[1]}[, n_outputs]); got {Y.shape}.")
     return Y, seqs.lengths
+
+
+def check_fit_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
+    """Sample weights for a fit on ``n_samples`` sequences: float64,
+    non-negative, not all zero (``None`` gives ones)."""
+    sw = _check_sample_weight(sample_weight, np.empty((n_samples, 1)),
+                              dtype=np.float64, ensure_non_negative=True)
+    if sw.sum() <= 0:
+        raise ValueError("sample_weight sums to zero: nothing to fit.")
+    return sw

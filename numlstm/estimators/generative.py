@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ..nn import MeanSquaredError, SoftmaxCrossEntropy
 from ..nn.training import sequence_weights
 from ._base import BaseLSTMEstimator, as_sizes, training_parameters
 from ._docs import TRAINING_PARAMETERS
-from ._validation import Sequences
+from ._validation import Sequences, check_fit_sample_weight
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -257,17 +256,9 @@ class GenerativeLSTM(BaseLSTMEstimator):
 
         On any error the estimator is left exactly as it was.
         """
-        before = self.__dict__.copy()
-        try:
+        with self._unchanged_on_error():
             seqs = self._sequences(X, reset=reset)
-            sw = _check_sample_weight(sample_weight, np.empty((len(seqs), 1)),
-                                      dtype=np.float64, ensure_non_negative=True)
-            if sw.sum() <= 0:
-                raise ValueError("sample_weight sums to zero: nothing to fit.")
-        except Exception:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
+            sw = check_fit_sample_weight(sample_weight, len(seqs))
         if reset:
             continuous = self.kind_ == "continuous"
             self._n_outputs = self._n_step_features if continuous else self.n_tokens_
@@ -277,15 +268,11 @@ class GenerativeLSTM(BaseLSTMEstimator):
     def make_objective(self, X, y=None, sample_weight=None):
         """The training loss over the windows of ``X`` as a function of the
         flat weight vector: ``(fun, theta0)``, as for the other estimators."""
-        est = self if hasattr(self, "network_") else copy.deepcopy(self)
-        est._validate_hyperparameters()
-        fitted = est is self
-        _, windows, Y, w = est._training_data(X, sample_weight, reset=not fitted)
-        if not fitted:
-            est._initialize(windows)
-        network = est._make_network(est._spec, est.network_.backend, 0)
-        network.params.theta[:] = est.network_.params.theta
-        return est._objective(network, windows, Y, w)
+        return super().make_objective(X, y, sample_weight)
+
+    def _objective_data(self, X, y, sample_weight, reset):
+        _, windows, Y, w = self._training_data(X, sample_weight, reset=reset)
+        return windows, Y, w
 
     def _initialize(self, seqs):
         super()._initialize(seqs)
