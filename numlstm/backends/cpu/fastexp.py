@@ -69,27 +69,12 @@ def _exp_impl(ftype):
     f = ftype
     if f is np.float32:
         # n in [-127, 127]; n = -127 is the all-zero bit pattern: exp -> +0.0
-        lo, hi = f(-88.0), f(88.0)
-        ln2_hi, ln2_lo = f(_LN2_HI32), f(_LN2_LO32)
-        p0, p1, p2, p3, p4, p5 = (f(c) for c in _P32)
-        log2e, half, one = f(_LOG2E), f(0.5), f(1.0)
-
-        def impl(x):
-            x = min(max(x, lo), hi)
-            n = np.floor(x * log2e + half)
-            r = x - n * ln2_hi
-            r = r - n * ln2_lo
-            p = ((((p0 * r + p1) * r + p2) * r + p3) * r + p4) * r + p5
-            p = (p * r) * r + r + one
-            return p * pow2_int(n)
-
-        return impl
-
-    # float64: n in [-1023, 1023]; n = -1023 gives +0.0
-    lo, hi = f(-709.0), f(709.0)
-    ln2_hi, ln2_lo = f(_LN2_HI64), f(_LN2_LO64)
-    q = tuple(f(c) for c in _P64)
-    q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10 = q
+        lo, hi, ln2_hi, ln2_lo, coeffs = -88.0, 88.0, _LN2_HI32, _LN2_LO32, _P32
+    else:
+        # n in [-1023, 1023]; n = -1023 gives +0.0
+        lo, hi, ln2_hi, ln2_lo, coeffs = -709.0, 709.0, _LN2_HI64, _LN2_LO64, _P64
+    lo, hi, ln2_hi, ln2_lo = f(lo), f(hi), f(ln2_hi), f(ln2_lo)
+    c0, rest = f(coeffs[0]), tuple(f(c) for c in coeffs[1:])
     log2e, half, one = f(_LOG2E), f(0.5), f(1.0)
 
     def impl(x):
@@ -97,8 +82,9 @@ def _exp_impl(ftype):
         n = np.floor(x * log2e + half)
         r = x - n * ln2_hi
         r = r - n * ln2_lo
-        p = (((((q0 * r + q1) * r + q2) * r + q3) * r + q4) * r + q5) * r + q6
-        p = ((((p * r + q7) * r + q8) * r + q9) * r + q10)
+        p = c0  # Horner: exp(r) = 1 + r + r^2 P(r)
+        for c in rest:
+            p = p * r + c
         p = (p * r) * r + r + one
         return p * pow2_int(n)
 
