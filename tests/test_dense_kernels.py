@@ -89,19 +89,3 @@ def test_matmul_into_matches_numpy(dtype, transpose_b):
     assert_close(out, np.asarray(a, np.float64) @ np.asarray(rhs, np.float64),
                  tol_for(dtype), "a @ b")
 
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("transpose_a", [False, True], ids=["aC", "aF"])
-def test_matmul_into_loops_and_blas_agree(dtype, transpose_a):
-    """Under BLAS_MIN_MACS the product runs as loops, above it through BLAS."""
-    from numlstm.backends.cpu.linalg import BLAS_MIN_MACS
-
-    rng = np.random.default_rng(6)
-    for n in (8, int(np.cbrt(BLAS_MIN_MACS)) + 2):  # one size on each side
-        a = rng.normal(size=(n, n + 3) if not transpose_a else (n + 3, n))
-        a = (a.T if transpose_a else a).astype(dtype)
-        b = rng.normal(size=(n + 3, n - 1)).astype(dtype)
-        out = nan_array((n, n - 1), dtype)
-        BE.matmul_into(a, b, out)
-        want = np.asarray(a, np.float64) @ np.asarray(b, np.float64)
-        assert_close(out, want, 10 * tol_for(dtype), f"a @ b, n={n}")
