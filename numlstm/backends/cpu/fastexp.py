@@ -13,9 +13,11 @@ below are written so that a loop over contiguous elements vectorises
 - :func:`sigmoid_fast`: ``1 / (1 + e)`` or ``e / (1 + e)`` with
   ``e = exp(-|x|) <= 1``, chosen by a select, not a branch: never overflows,
   and saturates to exactly 0 or 1.
-- :func:`tanh_fast`: ``sign(x) (1 - e) / (1 + e)`` with ``e = exp(-2|x|)``,
-  exactly +-1 when saturated. (Absolute error ~1 ulp of 1 near 0, which is
-  what the kernels need; the relative error there is larger.)
+- :func:`tanh_fast`: in float64 ``sign(x) (1 - e) / (1 + e)`` with
+  ``e = exp(-2|x|)`` (absolute error ~1 ulp of 1 near 0, which is what the
+  kernels need; the relative error there is larger); in float32 a rational
+  approximation (Eigen's), no ``exp`` and 0.25 against 0.42 ns per element.
+  Both are exactly +-1 when saturated.
 
 Each is a stub with a Numba ``@overload`` per float width, so float32 code
 uses float32 constants and a shorter polynomial (float32 math stays float32)
@@ -124,11 +126,52 @@ def _ol_tanh_fast(x):
     f = _ftype(x)
     if f is None:
         return None
+    if f is np.float32:
+        return _tanh_rational32()
     zero, one, mtwo = f(0.0), f(1.0), f(-2.0)
 
     def impl(x):
         e = exp_fast(mtwo * abs(x))
         t = (one - e) / (one + e)
         return t if x >= zero else -t
+
+    return impl
+
+
+# float32 tanh as Eigen's ``ptanh_float``: an odd degree-13 over an even
+# degree-6 polynomial on |x| <= 7.905..., ~2 ulp of 1 (max abs error 2.6e-7)
+_TANH32_CLAMP = 7.90531110763549805
+_TANH32_P = (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
+             5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
+             4.89352455891786e-03)
+_TANH32_Q = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
+             4.89352518554385e-03)
+#: from here on float32 ``tanh`` rounds to exactly 1 (tanh(9.02) = 1 - 2.9e-8)
+_TANH32_SATURATED = 9.02
+
+
+def _tanh_rational32():
+    """float32 ``tanh_fast``: the rational approximation, one division and
+    no ``exp``, exactly +-1 from :data:`_TANH32_SATURATED` on (as float32's
+    correctly rounded tanh), so that saturated gates are exactly 0 and 1."""
+    f = np.float32
+    clamp, saturated = f(_TANH32_CLAMP), f(_TANH32_SATURATED)
+    zero, one = f(0.0), f(1.0)
+    p0, p_rest = f(_TANH32_P[0]), tuple(f(c) for c in _TANH32_P[1:])
+    q0, q_rest = f(_TANH32_Q[0]), tuple(f(c) for c in _TANH32_Q[1:])
+
+    def impl(x):
+        xc = min(max(x, -clamp), clamp)
+        x2 = xc * xc
+        p = p0  # Horner in x^2
+        for c in p_rest:
+            p = p * x2 + c
+        q = q0
+        for c in q_rest:
+            q = q * x2 + c
+        t = (p * xc) / q
+        if abs(x) >= saturated:
+            t = one if x >= zero else -one
+        return t
 
     return impl

@@ -55,12 +55,35 @@ def rmsprop_step(theta, g, sq, lr, rho, eps):
 
 @cpu_kernel
 def global_norm(g):
-    """Euclidean norm of the flat gradient, accumulated in float64."""
-    s = 0.0
-    for k in range(g.size):
-        x = np.float64(g[k])
-        s += x * x
-    return math.sqrt(s)
+    """Euclidean norm of the flat gradient, accumulated in float64.
+
+    Eight running sums over interleaved elements, added pairwise at the end:
+    one sum would be a chain of dependent additions (the fastmath policy has
+    no ``reassoc`` to vectorise it), eight independent ones vectorise
+    (300k float32 elements: 56 against 333 us).
+    """
+    n = g.size
+    m = n - n % 8
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    for k in range(0, m, 8):
+        s0 += _square(g[k])
+        s1 += _square(g[k + 1])
+        s2 += _square(g[k + 2])
+        s3 += _square(g[k + 3])
+        s4 += _square(g[k + 4])
+        s5 += _square(g[k + 5])
+        s6 += _square(g[k + 6])
+        s7 += _square(g[k + 7])
+    for k in range(m, n):
+        s0 += _square(g[k])
+    return math.sqrt(((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)))
+
+
+@cpu_kernel
+def _square(x):
+    """``x * x`` in float64."""
+    y = np.float64(x)
+    return y * y
 
 
 @cpu_kernel
