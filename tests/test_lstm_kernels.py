@@ -257,6 +257,32 @@ def test_rows_and_wide_kernels_agree_bit_for_bit(shape, dtype):
         np.testing.assert_array_equal(grads_w[name], grads_r[name], err_msg=name)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("order", ["by_chunks", "split_k"])
+@pytest.mark.parametrize("B, T, D, H", [(1, 3, 2, 1), (9, 4, 3, 5), (6, 2, 17, 12)])
+def test_weight_gradient_summation_orders(order, B, T, D, H, dtype):
+    """Both ways of summing the weight gradients over the batch (per chunk of
+    rows then chunks added, or split over the rows of ``[X, H_prev]^T @ G``)
+    against NumPy; columns of ``G`` past 4H (row padding) are never read
+    into a result."""
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((B, T, D)).astype(dtype)
+    h_prev = rng.standard_normal((B, T, H)).astype(dtype)
+    width = lstm.gate_row_length(H, np.dtype(dtype).itemsize)
+    G = np.full((B, T, width), np.nan, dtype)
+    G[..., :4 * H] = rng.standard_normal((B, T, 4 * H))
+    dW_ih, dW_hh = np.empty((4 * H, D), dtype), np.empty((4 * H, H), dtype)
+    db = np.empty(4 * H, dtype)
+    kernel = {"by_chunks": lstm.weight_grads_by_chunks,
+              "split_k": lstm.weight_grads_split_k}[order]
+    kernel(X, h_prev, G, dW_ih, dW_hh, db)
+    G2 = G[..., :4 * H].reshape(B * T, 4 * H).astype(np.float64)
+    tol = tol_for(dtype)
+    assert_close(dW_ih, G2.T @ X.reshape(B * T, D), tol, "dW_ih")
+    assert_close(dW_hh, G2.T @ h_prev.reshape(B * T, H), tol, "dW_hh")
+    assert_close(db, G2.sum(axis=0), tol, "db")
+
+
 _COMPILE_SCRIPT = """
 import numpy as np
 from helpers import lstm_backward, lstm_forward, make_lstm_case, make_lstm_seeds

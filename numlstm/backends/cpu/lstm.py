@@ -248,6 +248,86 @@ def _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out, dX,
         _take_input_grads(s0, s1, t, dxh, lengths, dX, dh0)
 
 
+#: The weight gradients are summed per batch chunk (each thread right after
+#: its own time loop, on the gate gradients still in its caches) while the
+#: partial sums of all chunks take at most this many elements; beyond it
+#: (large layers, many threads) one product split over the rows of
+#: ``[X, H_prev]^T @ G`` after the loop, which writes each gradient once.
+PARTIAL_MAX_ELEMENTS = 1 << 22
+
+
+@cpu_kernel
+def use_partials(n_chunks, K, width):
+    """Whether :func:`weight_grads` sums per batch chunk (see
+    :data:`PARTIAL_MAX_ELEMENTS`)."""
+    return n_chunks * K * width <= PARTIAL_MAX_ELEMENTS
+
+
+@cpu_kernel
+def _partial_grads(s0, s1, X, h_prev, G, P, db_p):
+    """The weight gradients of rows ``s0 .. s1 - 1`` of the batch:
+    ``P = [X, H_prev]^T @ G`` (``(K, width)``, transposed) over their steps,
+    and ``db_p`` the column sums of their ``G``."""
+    T, D = X.shape[1], X.shape[2]
+    H = h_prev.shape[2]
+    n = (s1 - s0) * T
+    n_cols = padded_width(4 * H, X.itemsize)
+    G2 = G[s0:s1].reshape(n, G.shape[2])
+    tile_matmul(X[s0:s1].reshape(n, D).T, G2, P, _ZERO * n, D, n_cols, n,
+                s1 < s0)
+    tile_matmul(h_prev[s0:s1].reshape(n, H).T, G2, P[D:], _ZERO * n, H, n_cols,
+                n, s1 < s0)
+    _zero_row(db_p)
+    for r in range(n):
+        _add_into(G2[r, :4 * H], db_p)
+
+
+@cpu_kernel
+def _sum_partials(P, db_p, dW_ih, dW_hh, db):
+    """``dW_ih``, ``dW_hh`` and ``db`` from the partial sums of the chunks,
+    added in chunk order (and turned around, in blocks of 16 columns)."""
+    n_chunks, K = P.shape[0], P.shape[1]
+    G4, D = dW_ih.shape
+    for j in range(G4):
+        db[j] = db_p[0, j]
+    for c in range(1, n_chunks):
+        _add_into(db_p[c], db)
+    for j0 in range(0, G4, 16):
+        j1 = min(G4, j0 + 16)
+        for k in range(K):
+            for j in range(j0, j1):
+                v = P[0, k, j]
+                for c in range(1, n_chunks):
+                    v += P[c, k, j]
+                if k < D:
+                    dW_ih[j, k] = v
+                else:
+                    dW_hh[j, k - D] = v
+
+
+@cpu_kernel
+def _partials_buffers(n_chunks, X, h_prev, G):
+    """The partial sums' arrays: ``(n_chunks, K, width)`` and
+    ``(n_chunks, 4H)``."""
+    K = X.shape[2] + h_prev.shape[2]
+    P = np.empty((n_chunks, K, G.shape[2]), X.dtype)
+    db_p = np.empty((n_chunks, 4 * h_prev.shape[2]), X.dtype)
+    return P, db_p
+
+
+@cpu_parallel_kernel
+def weight_grads_by_chunks(X, h_prev, G, dW_ih, dW_hh, db):
+    """The weight gradients summed per batch chunk (one chunk per thread,
+    :func:`.tile.chunk_rows`), then the chunks added in order."""
+    B = X.shape[0]
+    n_chunks = n_chunks_for(B, num_threads())
+    P, db_p = _partials_buffers(n_chunks, X, h_prev, G)
+    for c in prange(n_chunks):
+        s0, s1 = chunk_rows(c, n_chunks, B)
+        _partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
+    _sum_partials(P, db_p, dW_ih, dW_hh, db)
+
+
 @cpu_kernel
 def _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT):
     """Rows ``k0 .. k1 - 1`` of the weight gradients, transposed:
@@ -283,10 +363,10 @@ def _add_into(src, dst):
 
 
 @cpu_parallel_kernel
-def weight_grads(X, h_prev, G, dW_ih, dW_hh, db):
-    """``dW_ih``, ``dW_hh`` and ``db`` from the gate gradients ``G`` of every
-    step: ``[X, H_prev]^T @ G`` (transposed, ``(K, 4H)``) split over its rows
-    between threads, then turned around; ``db`` the column sums of ``G``."""
+def weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db):
+    """The weight gradients as one product ``[X, H_prev]^T @ G`` over all
+    steps (transposed, ``(K, 4H)``) split over its rows between threads, then
+    turned around; ``db`` the column sums of ``G``."""
     D = X.shape[2]
     H = h_prev.shape[2]
     K = D + H
@@ -299,6 +379,19 @@ def weight_grads(X, h_prev, G, dW_ih, dW_hh, db):
         _column_sums(j0, j1, G, db)
     transpose_into(dW_catT[:D, :4 * H], dW_ih, _ZERO * D)
     transpose_into(dW_catT[D:K, :4 * H], dW_hh, _ZERO * D)
+
+
+@cpu_kernel
+def weight_grads(X, h_prev, G, dW_ih, dW_hh, db):
+    """``dW_ih``, ``dW_hh`` and ``db`` from the gate gradients ``G`` of every
+    step: :func:`weight_grads_by_chunks` or :func:`weight_grads_split_k`, as
+    :func:`use_partials` says (the summation order, so the last bits, depend
+    on it and on the number of threads)."""
+    n_chunks = n_chunks_for(X.shape[0], num_threads())
+    if use_partials(n_chunks, X.shape[2] + h_prev.shape[2], G.shape[2]):
+        weight_grads_by_chunks(X, h_prev, G, dW_ih, dW_hh, db)
+    else:
+        weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db)
 
 
 @cpu_kernel
@@ -335,6 +428,19 @@ def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, dgates):
     return W_cat, G, dxh
 
 
+@cpu_kernel
+def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, gates, cells, h_prev,
+                    dH_out, dX, dh0, dc0, G, dxh, P, db_p):
+    """Chunk ``c`` of :func:`lstm_backward`: the time loop of its rows, then,
+    when ``P`` has a slot per chunk, the partial sums of their weight
+    gradients (on the gate gradients still in this thread's caches)."""
+    s0, s1 = chunk_rows(c, n_chunks, X.shape[0])
+    _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out, dX,
+                   dh0, dc0, G, dxh)
+    if P.shape[0] == n_chunks:
+        _partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
+
+
 @cpu_parallel_kernel
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
@@ -357,16 +463,20 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     dgates_t, drec : (B, 4H), (B, H) scratch (unused; kept for the shared
         kernel signature).
     """
-    B = X.shape[0]
+    B, D = X.shape[0], X.shape[2]
     W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0,
                                     dgates)
     n_chunks = n_chunks_for(B, num_threads())
+    partials = use_partials(n_chunks, D + W_hh.shape[1], G.shape[2])
+    P, db_p = _partials_buffers(n_chunks if partials else 0, X, h_prev, G)
     if n_chunks == 1:
-        _backward_rows(_ZERO * B, B, X, W_cat, c0, lengths, gates, cells, dH_out,
-                       dX, dh0, dc0, G, dxh)
+        _backward_chunk(_ZERO * B, 1, X, W_cat, c0, lengths, gates, cells,
+                        h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p)
     else:
         for c in prange(n_chunks):
-            s0, s1 = chunk_rows(c, n_chunks, B)
-            _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out,
-                           dX, dh0, dc0, G, dxh)
-    weight_grads(X, h_prev, G, dW_ih, dW_hh, db)
+            _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, gates, cells,
+                            h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p)
+    if partials:
+        _sum_partials(P, db_p, dW_ih, dW_hh, db)
+    else:
+        weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db)
