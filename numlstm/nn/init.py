@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 
@@ -22,6 +24,9 @@ _CHOLESKY_QR_SIZE = 1 << 18
 #: (Cholesky QR of the 4096 x 1024 of H=1024: 0.19 s, 0.23-0.24 s on one).
 _THREADED_SIZE = 1 << 22
 
+#: threadpoolctl's controller of the loaded BLAS libraries, made on first use
+_BLAS_CONTROLLER = None
+
 
 def orthogonal(rng: np.random.Generator, rows: int, cols: int):
     """A (rows, cols) matrix with orthonormal columns (or rows, if wider).
@@ -39,11 +44,8 @@ def orthogonal(rng: np.random.Generator, rows: int, cols: int):
     QR here (0.2 s against 1.0 s), the same Q to 2e-16, and accurate since a
     Gaussian matrix twice as tall as wide has a condition number near 3.
     """
-    from threadpoolctl import threadpool_limits
-
     a = rng.standard_normal((max(rows, cols), min(rows, cols)))
-    with threadpool_limits(None if a.size >= _THREADED_SIZE else 1,
-                           user_api="blas"):
+    with _blas_threads(None if a.size >= _THREADED_SIZE else 1):
         q = None
         if a.size >= _CHOLESKY_QR_SIZE and a.shape[0] >= 2 * a.shape[1]:
             q = _cholesky_q(a)
@@ -51,6 +53,23 @@ def orthogonal(rng: np.random.Generator, rows: int, cols: int):
             q, r = np.linalg.qr(a)
             q *= np.sign(np.diag(r))
     return q if rows >= cols else q.T
+
+
+def _blas_threads(limit):
+    """A context that runs BLAS on ``limit`` threads (None: as it is).
+
+    threadpoolctl finds the loaded BLAS libraries by scanning the process's
+    shared objects (3-5 ms); the scan is done once and its controller kept.
+    """
+    global _BLAS_CONTROLLER
+    if limit is None:
+        return contextlib.nullcontext()
+    if _BLAS_CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=limit, user_api="blas")
+
 
 
 def _cholesky_q(a):
