@@ -15,6 +15,7 @@ def glorot_uniform(rng: np.random.Generator, fan_out: int, fan_in: int,
     return rng.uniform(-limit, limit,
                        size=(fan_out, fan_in) if shape is None else shape)
 
+
 #: From this many elements on (and at least twice as tall as wide),
 #: :func:`orthogonal` takes the Q factor by Cholesky QR.
 _CHOLESKY_QR_SIZE = 1 << 18
@@ -25,6 +26,7 @@ _THREADED_SIZE = 1 << 22
 
 #: threadpoolctl's controller of the loaded BLAS libraries, made on first use
 _BLAS_CONTROLLER = None
+
 
 def orthogonal(rng: np.random.Generator, rows: int, cols: int):
     """A (rows, cols) matrix with orthonormal columns (or rows, if wider).
@@ -52,6 +54,7 @@ def orthogonal(rng: np.random.Generator, rows: int, cols: int):
             q *= np.sign(np.diag(r))
     return q if rows >= cols else q.T
 
+
 def _blas_threads(limit):
     """A context that runs BLAS on ``limit`` threads (None: as it is).
 
@@ -66,6 +69,7 @@ def _blas_threads(limit):
 
         _BLAS_CONTROLLER = ThreadpoolController()
     return _BLAS_CONTROLLER.limit(limits=limit, user_api="blas")
+
 
 def _cholesky_q(a):
     """The Q of ``a = QR`` with ``diag(R) > 0``, by Cholesky QR; None if
