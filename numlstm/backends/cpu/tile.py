@@ -234,35 +234,29 @@ def tile_matmul(A, W, out, r0, r1, n_cols, K, accumulate):
             rows_per_block = max(4, OUT_BLOCK_BYTES // row_bytes // 4 * 4)
         else:
             k_block = K_BLOCK_LARGE_OUT
-    for b0 in range(r0, r1, rows_per_block):
-        _tile_rows(A, W, out, b0, min(r1, b0 + rows_per_block), n_cols, K,
-                   accumulate, prefetch, vw, k_block)
-
-
-@cpu_kernel
-def _tile_rows(A, W, out, r0, r1, n_cols, K, accumulate, prefetch, vw, k_block):
-    """:func:`tile_matmul` for rows ``r0 .. r1 - 1``, few enough that their
-    part of ``out`` stays in L2 from one block of ``k`` to the next."""
-    full_rows = r0 + (r1 - r0) // 4 * 4
     full_cols = n_cols // (4 * vw) * (4 * vw)
-    for k0 in range(0, K, k_block):
-        k1 = min(K, k0 + k_block)
-        add = accumulate or k0 > 0
-        A_k = A[:, k0:k1]
-        W_k = W[k0:k1]
-        for j in range(0, full_cols, 4 * vw):
-            r_first = r0
-            if prefetch and r0 < full_rows:
-                _tile_4x4_prefetch(A_k, W_k, out, r0, 4, j, n_cols, k1 - k0, add)
-                r_first = r0 + 4
-            for r in range(r_first, full_rows, 4):
-                _tile_4x4(A_k, W_k, out, r, 4, j, n_cols, k1 - k0, add)
-        for j in range(full_cols, n_cols, vw):
-            for r in range(r0, full_rows, 4):
-                _tile_4x1(A_k, W_k, out, r, 4, j, n_cols, k1 - k0, add)
-        for j in range(0, n_cols, 8 * vw):
-            for r in range(full_rows, r1):
-                _tile_1x8(A_k, W_k, out, r, 1, j, n_cols, k1 - k0, add)
+    for b0 in range(r0, r1, rows_per_block):
+        b1 = min(r1, b0 + rows_per_block)
+        full_rows = b0 + (b1 - b0) // 4 * 4
+        for k0 in range(0, K, k_block):
+            k1 = min(K, k0 + k_block)
+            add = accumulate or k0 > 0
+            A_k = A[:, k0:k1]
+            W_k = W[k0:k1]
+            for j in range(0, full_cols, 4 * vw):
+                r_first = b0
+                if prefetch and b0 < full_rows:
+                    _tile_4x4_prefetch(A_k, W_k, out, b0, 4, j, n_cols, k1 - k0,
+                                       add)
+                    r_first = b0 + 4
+                for r in range(r_first, full_rows, 4):
+                    _tile_4x4(A_k, W_k, out, r, 4, j, n_cols, k1 - k0, add)
+            for j in range(full_cols, n_cols, vw):
+                for r in range(b0, full_rows, 4):
+                    _tile_4x1(A_k, W_k, out, r, 4, j, n_cols, k1 - k0, add)
+            for j in range(0, n_cols, 8 * vw):
+                for r in range(full_rows, b1):
+                    _tile_1x8(A_k, W_k, out, r, 1, j, n_cols, k1 - k0, add)
 
 
 @cpu_kernel
