@@ -137,8 +137,9 @@ def lstm_forward(case, be=BE):
     return out
 
 
-def lstm_backward(case, fwd, seeds, be=BE):
-    """Call the backward kernel on NaN-filled buffers; return the gradients."""
+def lstm_backward(case, fwd, seeds, be=BE, input_grad=True):
+    """Call the backward kernel on NaN-filled buffers; return the gradients
+    (``dX`` stays NaN when ``input_grad`` is False)."""
     X, W_ih, W_hh = case["X"], case["W_ih"], case["W_hh"]
     B, T, _ = X.shape
     H = W_hh.shape[1]
@@ -155,8 +156,7 @@ def lstm_backward(case, fwd, seeds, be=BE):
                      fwd["gates"], fwd["cells"], fwd["h_prev"],
                      seeds["dH_out"], seeds["dh_n"], seeds["dc_n"],
                      *(grads[k] for k in LSTM_GRADS),
-                     nan_array((B, T, 4 * H), dt), nan_array((B, 4 * H), dt),
-                     nan_array((B, H), dt))
+                     nan_array((B, T, 4 * H), dt), input_grad)
     return grads
 
 

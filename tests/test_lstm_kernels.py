@@ -258,6 +258,21 @@ def test_rows_and_wide_kernels_agree_bit_for_bit(shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_backward_without_input_grad(shape, dtype, kernels):
+    """``input_grad=False`` leaves ``dX`` untouched and gives every other
+    gradient to the last bit."""
+    case, seeds = _case(13, shape, dtype)
+    fwd = lstm_forward(case, kernels)
+    full = lstm_backward(case, fwd, seeds, kernels)
+    part = lstm_backward(case, fwd, seeds, kernels, input_grad=False)
+    assert np.isnan(part["dX"]).all()
+    for name in LSTM_GRADS:
+        if name != "dX":
+            np.testing.assert_array_equal(part[name], full[name], err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("order", ["by_chunks", "split_k"])
 @pytest.mark.parametrize("B, T, D, H", [(1, 3, 2, 1), (9, 4, 3, 5), (6, 2, 17, 12)])
 def test_weight_gradient_summation_orders(order, B, T, D, H, dtype):

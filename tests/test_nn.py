@@ -237,3 +237,47 @@ def test_mismatched_layer_widths_raise():
     with pytest.raises(ValueError, match="layer 1 .*takes 5 features but "
                                          "layer 0 gives 4"):
         Sequential([LSTM(3, 4), Dense(5, 1)])
+
+
+def _input_grad_nets(input_grad):
+    from numlstm.nn import BidirectionalLSTM, EncoderDecoder
+
+    kw = dict(dtype="float64", random_state=3, input_grad=input_grad)
+    return {
+        "stacked": Sequential([LSTM(3, 4, return_sequences=True), LSTM(4, 5),
+                               Dense(5, 2)], **kw),
+        "bidirectional": Sequential([BidirectionalLSTM(3, 4), Dense(8, 2)], **kw),
+        "encoder-decoder": EncoderDecoder(3, (4, 5), 5, 2, n_steps_out=2, **kw),
+    }
+
+
+@pytest.mark.parametrize("kind", ["stacked", "bidirectional", "encoder-decoder"])
+def test_input_grad_changes_only_the_returned_input_gradient(kind):
+    """Networks skip the gradient with respect to their input unless asked;
+    the weight gradients are the same to the last bit either way, and the
+    input gradient, when asked for, matches finite differences."""
+    rng = np.random.default_rng(4)
+    X, lengths = rng.standard_normal((3, 5, 3)), np.array([5, 2, 4])
+    grads, returned = {}, {}
+    for flag in (False, True):
+        net = _input_grad_nets(flag)[kind]
+        out = net.forward(X, lengths, training=True)
+        dY = np.cos(np.arange(out.size)).reshape(out.shape)
+        returned[flag] = net.backward(dY)
+        grads[flag] = net.params.grad.copy()
+    np.testing.assert_array_equal(grads[False], grads[True])
+    assert returned[False] is None
+    assert returned[True].shape == X.shape
+
+    def loss(Xp):
+        net = _input_grad_nets(False)[kind]
+        out = net.forward(Xp, lengths, training=True)
+        return float(np.sum(out * np.cos(np.arange(out.size)).reshape(out.shape)))
+
+    eps, (b, t, d) = 1e-6, (0, 1, 2)
+    Xp, Xm = X.copy(), X.copy()
+    Xp[b, t, d] += eps
+    Xm[b, t, d] -= eps
+    fd = (loss(Xp) - loss(Xm)) / (2 * eps)
+    assert fd != 0.0
+    assert abs(returned[True][b, t, d] - fd) <= 1e-6 * max(1.0, abs(fd))

@@ -52,9 +52,9 @@ class LSTMBuffers:
         self.db = np.empty_like(self.b)
         self.dh0 = np.empty((B, H), dt)
         self.dc0 = np.empty((B, H), dt)
-        self.dgates = np.empty((B, T, 4 * H), dt)
-        self.dgates_t = np.empty((B, 4 * H), dt)
-        self.drec = np.empty((B, H), dt)
+        # as nn.LSTM allocates it: rows as long as the CPU kernels use in place
+        width = resolve("cpu").lstm_gate_grad_width(H, dt)
+        self.dgates = np.empty((B, T, width), dt)
 
     def forward(self, be):
         be.lstm_forward(self.X, self.W_ih, self.W_hh, self.b, self.h0, self.c0,
@@ -66,8 +66,7 @@ class LSTMBuffers:
                          self.gates, self.cells, self.h_prev,
                          self.dH_out, self.dh_n, self.dc_n,
                          self.dX, self.dW_ih, self.dW_hh, self.db,
-                         self.dh0, self.dc0, self.dgates, self.dgates_t,
-                         self.drec)
+                         self.dh0, self.dc0, self.dgates, True)
 
 
 class LSTMKernels:

@@ -124,12 +124,14 @@ class BidirectionalLSTM(Layer):
 
     def backward(self, dY):
         fw, bw = self.directions["forward"], self.directions["backward"]
+        fw.input_grad = bw.input_grad = self.input_grad
         da, db = self._unmerge(dY)
         if self.return_sequences:
-            dX = fw.backward(da).copy()
-            dX += reverse_steps(bw.backward(reverse_steps(db, self.index)),
-                                self.index)
+            dX_f = fw.backward(da)
+            dX_b = bw.backward(reverse_steps(db, self.index))
         else:
-            dX = fw.backward(fw.zero_seq, dh_n=da).copy()
-            dX += reverse_steps(bw.backward(bw.zero_seq, dh_n=db), self.index)
-        return dX
+            dX_f = fw.backward(fw.zero_seq, dh_n=da)
+            dX_b = bw.backward(bw.zero_seq, dh_n=db)
+        if not self.input_grad:
+            return None
+        return dX_f + reverse_steps(dX_b, self.index)

@@ -25,6 +25,10 @@ class Layer:
     #: whether names always carry an index (``lstm.0``) or only when there
     #: are several layers of this kind (``dense`` vs ``dense.0``)
     always_indexed = False
+    #: whether ``backward`` must return the gradient with respect to the
+    #: input; a network turns it off for the layers that read its data
+    #: (nothing uses that gradient), which LSTM layers then skip computing
+    input_grad = True
 
     def param_shapes(self) -> dict:
         return {}
@@ -108,8 +112,6 @@ class LSTM(Layer):
         # for its tiled product); any width >= 4H is a valid scratch
         width = getattr(be, "lstm_gate_grad_width", lambda h, dt: 4 * h)(H, dtype)
         self.dgates = be.empty((B, T, width), dtype)
-        self.dgates_t = be.empty((B, 4 * H), dtype)
-        self.drec = be.empty((B, H), dtype)
         self.zero_state = be.zeros((B, H), dtype)
         self.zero_seq = be.zeros((B, T, H), dtype)
         self._shape = (B, T, dtype)
@@ -128,7 +130,8 @@ class LSTM(Layer):
         return self.H_out if self.return_sequences else self.h_n
 
     def backward(self, dY, dh_n=None, dc_n=None):
-        """Gradient w.r.t. the input; also leaves ``dh0`` and ``dc0``."""
+        """Gradient w.r.t. the input (None when :attr:`input_grad` is
+        False); also leaves ``dh0`` and ``dc0``."""
         if self.return_sequences:
             dH_out = dY
             dh_n = self.zero_state if dh_n is None else dh_n
@@ -140,9 +143,8 @@ class LSTM(Layer):
         self.backend.lstm_backward(
             self.X, w["W_ih"], w["W_hh"], self.c0, self.lengths, self.gates,
             self.cells, self.h_prev, dH_out, dh_n, dc_n, self.dX, g["W_ih"],
-            g["W_hh"], g["b"], self.dh0, self.dc0, self.dgates, self.dgates_t,
-            self.drec)
-        return self.dX
+            g["W_hh"], g["b"], self.dh0, self.dc0, self.dgates, self.input_grad)
+        return self.dX if self.input_grad else None
 
 
 class Dense(Layer):

@@ -29,12 +29,19 @@ class Network:
     random_state : int, numpy SeedSequence or None
         Seeds the initial weights and the dropout masks; the same seed gives
         the same numbers.
+    input_grad : bool, default False
+        Whether ``backward`` computes and returns the gradient with respect
+        to the input ``X``. Training does not need it; without it the first
+        layer (which reads ``X``) skips that work (an LSTM layer: ``D`` of
+        the ``D + H`` columns of each backward step's product) and
+        ``backward`` returns None.
     """
 
     def __init__(self, named_layers, dtype="float32", backend="auto",
-                 random_state=None) -> None:
+                 random_state=None, input_grad: bool = False) -> None:
         self.prefixes = [prefix for prefix, _ in named_layers]
         self.layers = [layer for _, layer in named_layers]
+        self.layers[0].input_grad = bool(input_grad)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
@@ -115,7 +122,7 @@ class Sequential(Network):
     Parameters
     ----------
     layers : list of Layer
-    dtype, backend, random_state
+    dtype, backend, random_state, input_grad
         As :class:`Network`.
 
     Notes
@@ -136,11 +143,11 @@ class Sequential(Network):
     """
 
     def __init__(self, layers: list[Layer], dtype="float32", backend="auto",
-                 random_state=None) -> None:
+                 random_state=None, input_grad: bool = False) -> None:
         layers = list(layers)
         _check_widths(layers)
         super().__init__(list(zip(_layer_prefixes(layers), layers, strict=True)),
-                         dtype, backend, random_state)
+                         dtype, backend, random_state, input_grad)
 
     def forward(self, X, lengths=None, training: bool = False, targets=None):
         """Apply every layer; ``X`` is ``(B, T, D)`` (or ``(B, D)``).
@@ -155,7 +162,8 @@ class Sequential(Network):
         return X
 
     def backward(self, dY):
-        """Backpropagate ``dY``; gradients land in ``params.grad``."""
+        """Backpropagate ``dY``; gradients land in ``params.grad``. Returns
+        the gradient with respect to the input (None unless ``input_grad``)."""
         for layer in reversed(self.layers):
             dY = layer.backward(dY)
         return dY

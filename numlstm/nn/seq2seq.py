@@ -54,8 +54,8 @@ class EncoderDecoder(Network):
         For ``feedback='classes'``.
     dropout : float
         Dropout on the decoder's outputs while training.
-    dtype, backend, random_state
-        As :class:`Network`.
+    dtype, backend, random_state, input_grad
+        As :class:`Network` (the first encoder layer reads the input).
 
     Weights: ``encoder.{k}.W_ih/W_hh/b``, ``decoder.0.W_ih/W_hh/b``,
     ``decoder.start`` (teacher forcing only), ``dense.W``, ``dense.b``.
@@ -73,7 +73,7 @@ class EncoderDecoder(Network):
     def __init__(self, n_inputs, encoder_sizes, decoder_size, n_outputs,
                  n_steps_out, decoder="repeat", feedback="values", n_classes=0,
                  dropout=0.0, dtype="float32", backend="auto",
-                 random_state=None) -> None:
+                 random_state=None, input_grad: bool = False) -> None:
         if decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
         encoder_sizes = tuple(encoder_sizes)
@@ -107,7 +107,7 @@ class EncoderDecoder(Network):
         if self.dropout is not None:
             named.append(("dropout", self.dropout))
         named.append(("dense", self.dense))
-        super().__init__(named, dtype, backend, random_state)
+        super().__init__(named, dtype, backend, random_state, input_grad)
 
     def output_lengths(self, lengths, outputs):
         return np.full(outputs.shape[0], outputs.shape[1], dtype=np.int64)

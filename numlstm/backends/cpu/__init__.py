@@ -60,12 +60,12 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
 
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
-                  dX, dW_ih, dW_hh, db, dh0, dc0, dgates, dgates_t, drec):
+                  dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad):
     """:func:`.lstm.lstm_backward` or :func:`.lstm_wide.lstm_backward_wide`."""
     wide = use_wide(X.shape[0], X.shape[2], W_hh.shape[1])
     kernel = lstm_wide.lstm_backward_wide if wide else lstm.lstm_backward
     kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev, dH_out, dh_n, dc_n,
-           dX, dW_ih, dW_hh, db, dh0, dc0, dgates, dgates_t, drec)
+           dX, dW_ih, dW_hh, db, dh0, dc0, dgates, bool(input_grad))
 
 
 class CPUBackend:

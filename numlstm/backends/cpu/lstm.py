@@ -219,33 +219,35 @@ def _gate_grads_rows(s0, s1, t, c0, lengths, gates, cells, dH_out, dh0, dc0, G):
 
 
 @cpu_kernel
-def _take_input_grads(s0, s1, t, dxh, lengths, dX, dh0):
+def _take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in):
     """Split ``dxh = [dx_t, dh_{t-1}]`` of rows ``s0 .. s1 - 1`` into ``dX``
-    and the running ``dh0`` (padded steps: ``dX`` is 0, ``dh0`` carried)."""
-    D = dX.shape[2]
-    K = D + dh0.shape[1]
+    and the running ``dh0`` (padded steps: ``dX`` is 0, ``dh0`` carried);
+    ``dx_t`` has ``d_in`` columns, 0 when ``dX`` is not wanted."""
+    K = d_in + dh0.shape[1]
     for s in range(s0, s1):
         if t < lengths[s]:
-            _copy_row(dxh[s, :D], dX[s, t])
-            _copy_row(dxh[s, D:K], dh0[s])
-        else:
+            if d_in > 0:
+                _copy_row(dxh[s, :d_in], dX[s, t])
+            _copy_row(dxh[s, d_in:K], dh0[s])
+        elif d_in > 0:
             _zero_row(dX[s, t])
 
 
 @cpu_kernel
 def _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out, dX,
-                   dh0, dc0, G, dxh):
+                   dh0, dc0, G, dxh, d_in):
     """The time loop of :func:`lstm_backward` for the rows ``s0 <= s < s1``."""
-    B, T, D = X.shape
+    T = X.shape[1]
     H = dh0.shape[1]
-    K = D + H
+    K = d_in + H
     for t in range(T - 1, -1, -1):
         _gate_grads_rows(s0, s1, t, c0, lengths, gates, cells, dH_out, dh0, dc0,
                          G)
-        # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh]
+        # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh] (dh_{t-1} alone when
+        # dX is not wanted)
         tile_matmul(G[:, t], W_cat, dxh, s0, s1, padded_width(K, X.itemsize),
                     4 * H, s1 < s0)
-        _take_input_grads(s0, s1, t, dxh, lengths, dX, dh0)
+        _take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in)
 
 
 #: The weight gradients are summed per batch chunk (each thread right after
@@ -403,25 +405,27 @@ def gate_row_length(H, itemsize):
 
 
 @cpu_kernel
-def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, dgates):
+def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, dgates, d_in):
     """Start a backward pass: ``dh0``/``dc0`` take ``dh_n``/``dc_n`` (they
     carry the running gradient of ``(h_t, c_t)`` back in time), and the
-    work arrays: ``[W_ih, W_hh]`` (4H, K) zero-padded to whole vectors, the
+    work arrays: ``[W_ih, W_hh]`` (4H, d_in + H) zero-padded to whole
+    vectors (``W_hh`` alone when ``d_in`` is 0: no ``dX`` wanted), the
     gate gradients of every step ``G`` (the caller's ``dgates`` when its rows
     are :func:`gate_row_length` long, else a new array; columns past 4H
     never reach a kept result, so they stay uninitialised) and the products
     ``[dx_t, dh_{t-1}]`` of one step."""
-    B, T, D = X.shape
+    B, T = X.shape[0], X.shape[1]
     H = W_hh.shape[1]
-    K = D + H
+    K = d_in + H
     for s in range(B):
         _copy_row(dh_n[s], dh0[s])
         _copy_row(dc_n[s], dc0[s])
     L = row_length(padded_width(K, X.itemsize), X.itemsize)
     W_cat = np.zeros((4 * H, L), X.dtype)
     for j in range(4 * H):
-        _copy_row(W_ih[j], W_cat[j, :D])
-        _copy_row(W_hh[j], W_cat[j, D:K])
+        if d_in > 0:
+            _copy_row(W_ih[j], W_cat[j, :d_in])
+        _copy_row(W_hh[j], W_cat[j, d_in:K])
     width = gate_row_length(H, X.itemsize)
     G = dgates if dgates.shape[2] == width else np.empty((B, T, width), X.dtype)
     dxh = np.empty((B, L), X.dtype)
@@ -430,13 +434,13 @@ def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, dgates):
 
 @cpu_kernel
 def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, gates, cells, h_prev,
-                    dH_out, dX, dh0, dc0, G, dxh, P, db_p):
+                    dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in):
     """Chunk ``c`` of :func:`lstm_backward`: the time loop of its rows, then,
     when ``P`` has a slot per chunk, the partial sums of their weight
     gradients (on the gate gradients still in this thread's caches)."""
     s0, s1 = chunk_rows(c, n_chunks, X.shape[0])
     _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out, dX,
-                   dh0, dc0, G, dxh)
+                   dh0, dc0, G, dxh, d_in)
     if P.shape[0] == n_chunks:
         _partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
 
@@ -444,7 +448,7 @@ def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, gates, cells, h_prev,
 @cpu_parallel_kernel
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
-                  dX, dW_ih, dW_hh, db, dh0, dc0, dgates, dgates_t, drec):
+                  dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad):
     """Backpropagate through one LSTM layer (full BPTT).
 
     Parameters
@@ -453,29 +457,34 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     gates, cells, h_prev : as written by :func:`lstm_forward`.
     dH_out : (B, T, H) gradient of the loss with respect to ``H_out``.
     dh_n, dc_n : (B, H) gradient with respect to the final state.
-    dX : (B, T, D) out.
+    dX : (B, T, D) out, unless ``input_grad`` is False.
     dW_ih, dW_hh, db : out, gradients of the weights (overwritten).
     dh0, dc0 : (B, H) out, gradient with respect to the initial state.
     dgates : (B, T, >= 4H) scratch for the gate gradients of every step,
         used in place when its rows are :func:`gate_row_length` long (the
         ``numlstm.nn.LSTM`` workspace allocates it so), otherwise the kernel
         allocates its own.
-    dgates_t, drec : (B, 4H), (B, H) scratch (unused; kept for the shared
-        kernel signature).
+    input_grad : bool
+        Whether to compute ``dX``. False (the layer reads the data, whose
+        gradient nobody uses) leaves ``dX`` untouched and skips ``D`` of the
+        ``D + H`` columns of each step's product; every other result is the
+        same to the last bit.
     """
     B, D = X.shape[0], X.shape[2]
+    d_in = D if input_grad else _ZERO * D
     W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0,
-                                    dgates)
+                                    dgates, d_in)
     n_chunks = n_chunks_for(B, num_threads())
     partials = use_partials(n_chunks, D + W_hh.shape[1], G.shape[2])
     P, db_p = _partials_buffers(n_chunks if partials else 0, X, h_prev, G)
     if n_chunks == 1:
         _backward_chunk(_ZERO * B, 1, X, W_cat, c0, lengths, gates, cells,
-                        h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p)
+                        h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in)
     else:
         for c in prange(n_chunks):
             _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, gates, cells,
-                            h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p)
+                            h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p,
+                            d_in)
     if partials:
         _sum_partials(P, db_p, dW_ih, dW_hh, db)
     else:

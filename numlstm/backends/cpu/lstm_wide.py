@@ -108,14 +108,15 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
 @cpu_parallel_kernel
 def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                        dH_out, dh_n, dc_n,
-                       dX, dW_ih, dW_hh, db, dh0, dc0, dgates, dgates_t, drec):
+                       dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad):
     """BPTT; arguments as :func:`numlstm.backends.cpu.lstm.lstm_backward`."""
     B, T, D = X.shape
     H = W_hh.shape[1]
-    K = D + H
+    d_in = D if input_grad else _ZERO * D
+    K = d_in + H
     vw = VECTOR_BYTES // X.itemsize
     W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0,
-                                    dgates)
+                                    dgates, d_in)
     NK = padded_width(K, X.itemsize)
     n_threads = num_threads()
     n_col_chunks = max(1, min(n_threads, NK // (4 * vw)))
@@ -130,5 +131,5 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
             j0, j1 = _column_chunk(c, n_col_chunks, NK, 4 * vw)
             tile_matmul(G[:, t], W_cat[:, j0:j1], dxh[:, j0:j1], 0, B, j1 - j0,
                         4 * H, j1 < j0)
-        _take_input_grads(_ZERO * B, B, t, dxh, lengths, dX, dh0)
+        _take_input_grads(_ZERO * B, B, t, dxh, lengths, dX, dh0, d_in)
     weight_grads(X, h_prev, G, dW_ih, dW_hh, db)
