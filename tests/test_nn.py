@@ -87,6 +87,19 @@ def test_orthogonal_init(shape):
     np.testing.assert_allclose(q if shape[0] >= shape[1] else q.T, qr_q, atol=1e-12)
 
 
+def test_orthogonal_init_float32_cholesky_qr():
+    """The float32 Cholesky QR: orthonormal to float32 accuracy, and the
+    float64 Q of the same draw to within a few float32 roundings."""
+    from numlstm.nn.init import orthogonal
+
+    q32 = orthogonal(np.random.default_rng(1), 2048, 512, np.float32)
+    q64 = orthogonal(np.random.default_rng(1), 2048, 512)
+    assert q32.dtype == np.float32
+    gram = q32.astype(np.float64).T @ q32.astype(np.float64)
+    np.testing.assert_allclose(gram, np.eye(512), atol=2e-6)
+    np.testing.assert_allclose(q32, q64, atol=1e-6)
+
+
 def test_same_seed_same_weights_other_seed_other_weights():
     a, b, c = stacked_net(seed=3), stacked_net(seed=3), stacked_net(seed=4)
     np.testing.assert_array_equal(a.params.theta, b.params.theta)

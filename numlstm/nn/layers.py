@@ -89,7 +89,8 @@ class LSTM(Layer):
     def initialize(self, rng):
         D, H = self.input_size, self.hidden_size
         self.weights["W_ih"][...] = glorot_uniform(rng, 4 * H, D)
-        self.weights["W_hh"][...] = orthogonal(rng, 4 * H, H)
+        self.weights["W_hh"][...] = orthogonal(rng, 4 * H, H,
+                                               self.weights["W_hh"].dtype)
         self.weights["b"][...] = 0.0
         self.weights["b"][H:2 * H] = 1.0
 
