@@ -57,31 +57,27 @@ _ZERO = 0
 
 
 @cpu_kernel
-def _activate_row(r, b, g, H):
-    """``g = act(r + b)``: sigmoid on the i, f, o blocks, tanh on the g block.
+def _gates_cell_row(r, b, g, c_prev, c_out, h_out, H):
+    """One row of one step from its pre-activations ``r``: the gates
+    ``g = act(r + b)`` (sigmoid on the i, f, o blocks, tanh on g), then
+    ``c_out = f * c_prev + i * g`` and ``h_out = o * tanh(c_out)``.
 
-    One branch-free loop over all four blocks, so it vectorises as one:
-    ``sigmoid(a) = (1 + tanh(a / 2)) / 2``, and the g block takes
-    ``tanh(a)`` through the same expression with other constants (selects on
-    the index, not branches).
+    One vectorised loop over the H units; ``sigmoid(a) = (1 + tanh(a / 2)) /
+    2``, so all five activations are the same ``tanh_fast``.
     """
-    one = g.dtype.type(1.0)
     half = g.dtype.type(0.5)
-    zero = g.dtype.type(0.0)
-    for j in range(4 * H):
-        is_g = (j >= 2 * H) & (j < 3 * H)
-        scale = one if is_g else half
-        shift = zero if is_g else half
-        g[j] = tanh_fast(scale * (r[j] + b[j])) * scale + shift
-
-
-@cpu_kernel
-def _cell_row(g, c_prev, c_out, h_out, H):
-    """``c_out = f * c_prev + i * g`` and ``h_out = o * tanh(c_out)``."""
     for j in range(H):
-        c = g[H + j] * c_prev[j] + g[j] * g[2 * H + j]
+        i = tanh_fast(half * (r[j] + b[j])) * half + half
+        f = tanh_fast(half * (r[H + j] + b[H + j])) * half + half
+        gg = tanh_fast(r[2 * H + j] + b[2 * H + j])
+        o = tanh_fast(half * (r[3 * H + j] + b[3 * H + j])) * half + half
+        g[j] = i
+        g[H + j] = f
+        g[2 * H + j] = gg
+        g[3 * H + j] = o
+        c = f * c_prev[j] + i * gg
         c_out[j] = c
-        h_out[j] = g[3 * H + j] * tanh_fast(c)
+        h_out[j] = o * tanh_fast(c)
 
 
 @cpu_kernel
@@ -104,10 +100,9 @@ def _step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
     H = h_n.shape[1]
     for s in range(s0, s1):
         if t < lengths[s]:
-            g = gates[s, t]
-            _activate_row(rec[s], b, g, H)
             _copy_row(h_n[s], h_prev[s, t])
-            _cell_row(g, c_n[s], cells[s, t], H_out[s, t], H)
+            _gates_cell_row(rec[s], b, gates[s, t], c_n[s], cells[s, t],
+                            H_out[s, t], H)
             _copy_row(cells[s, t], c_n[s])
             _copy_row(H_out[s, t], h_n[s])
         else:  # padding: the state is carried unchanged
