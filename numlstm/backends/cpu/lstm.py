@@ -12,12 +12,15 @@ gate pre-activations ``x_t @ W_ih^T + h_{t-1} @ W_hh^T`` with the
 register-tiled product of :mod:`.tile` (the second product continues the
 multiply-add chains of the first), followed by vectorised gate math
 (:mod:`.fastexp`). The backward step computes
-``dgates_t @ [W_ih, W_hh] = [dx_t, dh_{t-1}]`` the same way and keeps the
-gate gradients of every step, so that the weight gradients are one tiled
-product ``[X, H_prev]^T @ dgates`` over all steps after the loop (split
-over its rows, reading ``X`` and ``h_prev`` in place), and ``db`` their
-column sums. No BLAS is called: a multi-threaded BLAS call leaves its worker
-threads spinning, which starves the threads of the next parallel region.
+``dgates_t @ [W_ih, W_hh] = [dx_t, dh_{t-1}]`` the same way (``dgates_t @
+W_hh`` alone when the caller does not want ``dX``) and keeps the gate
+gradients of every step; right after its time loop each thread sums the
+weight gradients of its rows, ``[X, H_prev]^T @ dgates`` over their steps
+(reading ``X`` and ``h_prev`` in place) and ``db``, and the chunks' sums
+are added in order (:func:`weight_grads`; large layers split that product
+over its rows instead). No BLAS is called: a multi-threaded BLAS call leaves
+its worker threads spinning, which starves the threads of the next parallel
+region.
 Layers whose weights outgrow the caches split each step by gate columns
 instead (:mod:`.lstm_wide`, same arithmetic).
 
