@@ -89,8 +89,9 @@ class NumlstmLSTM:
     ``resolve('cpu')``, every buffer allocated once by the layer)."""
 
     def __init__(self, B, T, D, H, dtype, rng):
+        # input_grad: dX too, as torch computes it for an input requiring grad
         self.net = Sequential([LSTM(D, H, return_sequences=True)], dtype=dtype,
-                              backend="cpu")
+                              backend="cpu", input_grad=True)
         self.layer = self.net.layers[0]
         dt = np.dtype(dtype)
         k = 1.0 / np.sqrt(H)  # torch's init scale
