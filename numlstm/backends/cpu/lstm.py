@@ -273,18 +273,10 @@ def _partial_grads(s0, s1, X, h_prev, G, P, db_p):
     """The weight gradients of rows ``s0 .. s1 - 1`` of the batch:
     ``P = [X, H_prev]^T @ G`` (``(K, width)``, transposed) over their steps,
     and ``db_p`` the column sums of their ``G``."""
-    T, D = X.shape[1], X.shape[2]
-    H = h_prev.shape[2]
-    n = (s1 - s0) * T
-    n_cols = padded_width(4 * H, X.itemsize)
-    G2 = G[s0:s1].reshape(n, G.shape[2])
-    tile_matmul(X[s0:s1].reshape(n, D).T, G2, P, _ZERO * n, D, n_cols, n,
-                s1 < s0)
-    tile_matmul(h_prev[s0:s1].reshape(n, H).T, G2, P[D:], _ZERO * n, H, n_cols,
-                n, s1 < s0)
-    _zero_row(db_p)
-    for r in range(n):
-        _add_into(G2[r, :4 * H], db_p)
+    K = X.shape[2] + h_prev.shape[2]
+    G_s = G[s0:s1]
+    _weight_grads_rows(_ZERO * K, K, X[s0:s1], h_prev[s0:s1], G_s, P)
+    _column_sums(_ZERO * K, 4 * h_prev.shape[2], G_s, db_p)
 
 
 @cpu_kernel
