@@ -283,7 +283,7 @@ def test_weight_gradient_summation_orders(order, B, T, D, H, dtype):
     rng = np.random.default_rng(12)
     X = rng.standard_normal((B, T, D)).astype(dtype)
     h_prev = rng.standard_normal((B, T, H)).astype(dtype)
-    width = lstm.gate_row_length(H, np.dtype(dtype).itemsize)
+    width = lstm.gate_width(H, np.dtype(dtype).itemsize)
     G = np.full((B, T, width), np.nan, dtype)
     G[..., :4 * H] = rng.standard_normal((B, T, 4 * H))
     dW_ih, dW_hh = np.empty((4 * H, D), dtype), np.empty((4 * H, H), dtype)

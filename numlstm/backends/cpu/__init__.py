@@ -16,7 +16,6 @@ from . import (
     lstm_wide,
     optimizers,
     pooling,
-    tile,
 )
 
 #: From this many weights on (``4H * (D + H)``, 12 MiB in float32), an LSTM
@@ -116,9 +115,7 @@ class CPUBackend:
     def lstm_gate_grad_width(n_hidden, dtype):
         """Row length of the ``dgates`` scratch that ``lstm_backward`` uses in
         place (other widths make it allocate its own, every call)."""
-        itemsize = np.dtype(dtype).itemsize  # lstm.gate_row_length, in Python
-        width = tile.padded_width.py_func(4 * n_hidden, itemsize)
-        return tile.row_length.py_func(width, itemsize)
+        return lstm.gate_width(n_hidden, np.dtype(dtype).itemsize)
 
     # memory
     @staticmethod

@@ -35,6 +35,7 @@ All arrays must be C-contiguous and of one float dtype (checked by the
 caller, see :mod:`numlstm.backends.cpu`).
 """
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -389,38 +390,54 @@ def weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db):
     transpose_into(dW_catT[D:K, :4 * H], dW_hh, _ZERO * D)
 
 
-@cpu_kernel
+def sums_per_chunk(n_samples, n_inputs, n_hidden, itemsize):
+    """Whether the weight gradients of a batch are summed per chunk of rows
+    (:func:`use_partials` with this process's thread count). Decided here,
+    in Python, so that a kernel compiles only the summation it runs."""
+    n_chunks = n_chunks_for.py_func(n_samples, numba.get_num_threads())
+    return use_partials.py_func(n_chunks, n_inputs + n_hidden,
+                                gate_width(n_hidden, itemsize))
+
+
 def weight_grads(X, h_prev, G, dW_ih, dW_hh, db):
     """``dW_ih``, ``dW_hh`` and ``db`` from the gate gradients ``G`` of every
     step: :func:`weight_grads_by_chunks` or :func:`weight_grads_split_k`, as
-    :func:`use_partials` says (the summation order, so the last bits, depend
-    on it and on the number of threads)."""
-    n_chunks = n_chunks_for(X.shape[0], num_threads())
-    if use_partials(n_chunks, X.shape[2] + h_prev.shape[2], G.shape[2]):
+    :func:`sums_per_chunk` says (the summation order, so the last bits,
+    depend on it and on the number of threads)."""
+    B, _, D = X.shape
+    if sums_per_chunk(B, D, h_prev.shape[2], X.itemsize):
         weight_grads_by_chunks(X, h_prev, G, dW_ih, dW_hh, db)
     else:
         weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db)
 
 
-@cpu_kernel
-def gate_row_length(H, itemsize):
-    """Row length of the gate-gradient scratch the backward kernels use
-    in place (``dgates (B, T, gate_row_length)``); any other width makes
-    them allocate their own, 4H rounded up to whole vectors."""
-    return row_length(padded_width(4 * H, itemsize), itemsize)
+def gate_grad_scratch(dgates, X, n_hidden):
+    """``dgates`` when its rows are :func:`gate_width` long, else a new
+    array of that width (the backward kernels keep every step's gate
+    gradients in it)."""
+    B, T = X.shape[0], X.shape[1]
+    width = gate_width(n_hidden, X.itemsize)
+    if dgates.shape == (B, T, width):
+        return dgates
+    return np.empty((B, T, width), X.dtype)
+
+
+def gate_width(n_hidden, itemsize):
+    """Row length of the gate-gradient scratch the backward kernels use in
+    place (``dgates (B, T, gate_width)``): 4H rounded up to whole vectors,
+    an odd number of them."""
+    return row_length.py_func(padded_width.py_func(4 * n_hidden, itemsize),
+                              itemsize)
 
 
 @cpu_kernel
-def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, dgates, d_in):
+def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in):
     """Start a backward pass: ``dh0``/``dc0`` take ``dh_n``/``dc_n`` (they
     carry the running gradient of ``(h_t, c_t)`` back in time), and the
     work arrays: ``[W_ih, W_hh]`` (4H, d_in + H) zero-padded to whole
-    vectors (``W_hh`` alone when ``d_in`` is 0: no ``dX`` wanted), the
-    gate gradients of every step ``G`` (the caller's ``dgates`` when its rows
-    are :func:`gate_row_length` long, else a new array; columns past 4H
-    never reach a kept result, so they stay uninitialised) and the products
-    ``[dx_t, dh_{t-1}]`` of one step."""
-    B, T = X.shape[0], X.shape[1]
+    vectors (``W_hh`` alone when ``d_in`` is 0: no ``dX`` wanted) and the
+    products ``[dx_t, dh_{t-1}]`` of one step."""
+    B = X.shape[0]
     H = W_hh.shape[1]
     K = d_in + H
     for s in range(B):
@@ -432,10 +449,8 @@ def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, dgates, d_in):
         if d_in > 0:
             _copy_row(W_ih[j], W_cat[j, :d_in])
         _copy_row(W_hh[j], W_cat[j, d_in:K])
-    width = gate_row_length(H, X.itemsize)
-    G = dgates if dgates.shape[2] == width else np.empty((B, T, width), X.dtype)
     dxh = np.empty((B, L), X.dtype)
-    return W_cat, G, dxh
+    return W_cat, dxh
 
 
 @cpu_kernel
@@ -451,7 +466,6 @@ def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, gates, cells, h_prev,
         _partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
 
 
-@cpu_parallel_kernel
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
                   dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad):
@@ -467,22 +481,42 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     dW_ih, dW_hh, db : out, gradients of the weights (overwritten).
     dh0, dc0 : (B, H) out, gradient with respect to the initial state.
     dgates : (B, T, >= 4H) scratch for the gate gradients of every step,
-        used in place when its rows are :func:`gate_row_length` long (the
-        ``numlstm.nn.LSTM`` workspace allocates it so), otherwise the kernel
-        allocates its own.
+        used in place when its rows are :func:`gate_width` long (the
+        ``numlstm.nn.LSTM`` workspace allocates it so), otherwise a new
+        array is allocated.
     input_grad : bool
         Whether to compute ``dX``. False (the layer reads the data, whose
         gradient nobody uses) leaves ``dX`` untouched and skips ``D`` of the
         ``D + H`` columns of each step's product; every other result is the
         same to the last bit.
+
+    The time loops and, in most cases, the weight gradients run in one
+    parallel kernel; for large layers (:func:`sums_per_chunk` False) the
+    weight gradients follow in :func:`weight_grads_split_k`. The choice is
+    made here so that each kernel compiles only what it runs.
     """
+    B, _, D = X.shape
+    H = W_hh.shape[1]
+    G = gate_grad_scratch(dgates, X, H)
+    per_chunk = sums_per_chunk(B, D, H, X.itemsize)
+    _backward_kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev, dH_out,
+                     dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
+                     bool(input_grad), per_chunk)
+    if not per_chunk:
+        weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db)
+
+
+@cpu_parallel_kernel
+def _backward_kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
+                     dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
+                     input_grad, per_chunk):
+    """:func:`lstm_backward` with ``G`` of :func:`gate_width` rows;
+    the weight gradients only when ``per_chunk``."""
     B, D = X.shape[0], X.shape[2]
     d_in = D if input_grad else _ZERO * D
-    W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0,
-                                    dgates, d_in)
+    W_cat, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
     n_chunks = n_chunks_for(B, num_threads())
-    partials = use_partials(n_chunks, D + W_hh.shape[1], G.shape[2])
-    P, db_p = _partials_buffers(n_chunks if partials else 0, X, h_prev, G)
+    P, db_p = _partials_buffers(n_chunks if per_chunk else 0, X, h_prev, G)
     if n_chunks == 1:
         _backward_chunk(_ZERO * B, 1, X, W_cat, c0, lengths, gates, cells,
                         h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in)
@@ -491,7 +525,5 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
             _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, gates, cells,
                             h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p,
                             d_in)
-    if partials:
+    if per_chunk:
         _sum_all_partials(P, db_p, dW_ih, dW_hh, db)
-    else:
-        weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db)

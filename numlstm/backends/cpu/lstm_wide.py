@@ -35,6 +35,7 @@ from .lstm import (
     _gate_grads_rows,
     _step_rows,
     _take_input_grads,
+    gate_grad_scratch,
     weight_grads,
 )
 from .tile import (
@@ -105,18 +106,28 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
                        cells, h_prev)
 
 
-@cpu_parallel_kernel
 def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                        dH_out, dh_n, dc_n,
                        dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad):
-    """BPTT; arguments as :func:`numlstm.backends.cpu.lstm.lstm_backward`."""
+    """BPTT; arguments as :func:`numlstm.backends.cpu.lstm.lstm_backward`:
+    the time loop here, then :func:`.lstm.weight_grads`."""
+    G = gate_grad_scratch(dgates, X, W_hh.shape[1])
+    _backward_wide_loop(X, W_ih, W_hh, c0, lengths, gates, cells, dH_out,
+                        dh_n, dc_n, dX, dh0, dc0, G, bool(input_grad))
+    weight_grads(X, h_prev, G, dW_ih, dW_hh, db)
+
+
+@cpu_parallel_kernel
+def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, gates, cells, dH_out,
+                        dh_n, dc_n, dX, dh0, dc0, G, input_grad):
+    """The time loop of :func:`lstm_backward_wide`: every step's gate
+    gradients into ``G``, ``dX`` (if ``input_grad``), ``dh0``, ``dc0``."""
     B, T, D = X.shape
     H = W_hh.shape[1]
     d_in = D if input_grad else _ZERO * D
     K = d_in + H
     vw = VECTOR_BYTES // X.itemsize
-    W_cat, G, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0,
-                                    dgates, d_in)
+    W_cat, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
     NK = padded_width(K, X.itemsize)
     n_threads = num_threads()
     n_col_chunks = max(1, min(n_threads, NK // (4 * vw)))
@@ -132,4 +143,3 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
             tile_matmul(G[:, t], W_cat[:, j0:j1], dxh[:, j0:j1], 0, B, j1 - j0,
                         4 * H, j1 < j0)
         _take_input_grads(_ZERO * B, B, t, dxh, lengths, dX, dh0, d_in)
-    weight_grads(X, h_prev, G, dW_ih, dW_hh, db)
