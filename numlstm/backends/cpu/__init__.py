@@ -64,7 +64,7 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     wide = use_wide(X.shape[0], X.shape[2], W_hh.shape[1])
     kernel = lstm_wide.lstm_backward_wide if wide else lstm.lstm_backward
     kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev, dH_out, dh_n, dc_n,
-           dX, dW_ih, dW_hh, db, dh0, dc0, dgates, bool(input_grad))
+           dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad)
 
 
 class CPUBackend:

@@ -49,6 +49,7 @@ from .tile import (
     row_length,
     tile_matmul,
     transpose_into,
+    transpose_padded,
 )
 
 #: ``_ZERO * n`` and ``s1 < s0`` below are a 0 and a False that Numba does not
@@ -88,6 +89,13 @@ def _gates_cell_row(r, b, g, c_prev, c_out, h_out, H):
 def _copy_row(src, dst):
     for j in range(src.size):
         dst[j] = src[j]
+
+
+@cpu_kernel
+def _copy_rows(src, dst):
+    """``dst[:] = src`` for two 2-D arrays of rows."""
+    for s in range(src.shape[0]):
+        _copy_row(src[s], dst[s])
 
 
 @cpu_kernel
@@ -152,20 +160,14 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     rec : (B, 4H) scratch (unused: the kernel keeps its own padded rows;
         kept for the shared kernel signature).
     """
-    B, T, D = X.shape
-    H = W_hh.shape[1]
-    dtype = X.dtype
+    B = X.shape[0]
     # work arrays, once per call: W_ih^T and W_hh^T zero-padded to whole
     # vectors, and the gate pre-activations of one step
-    L = row_length(padded_width(4 * H, X.itemsize), X.itemsize)
-    W_ihT = np.zeros((D, L), dtype)
-    W_hhT = np.zeros((H, L), dtype)
-    transpose_into(W_ih, W_ihT, _ZERO * D)
-    transpose_into(W_hh, W_hhT, _ZERO * D)
-    rec_p = np.empty((B, L), dtype)
-    for s in range(B):
-        _copy_row(h0[s], h_n[s])
-        _copy_row(c0[s], c_n[s])
+    W_ihT = transpose_padded(W_ih)
+    W_hhT = transpose_padded(W_hh)
+    rec_p = np.empty((B, W_hhT.shape[1]), X.dtype)
+    _copy_rows(h0, h_n)
+    _copy_rows(c0, c_n)
     n_chunks = n_chunks_for(B, num_threads())
     if n_chunks == 1:  # no thread launch for a small batch
         _forward_rows(_ZERO * B, B, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n,
@@ -440,9 +442,8 @@ def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in):
     B = X.shape[0]
     H = W_hh.shape[1]
     K = d_in + H
-    for s in range(B):
-        _copy_row(dh_n[s], dh0[s])
-        _copy_row(dc_n[s], dc0[s])
+    _copy_rows(dh_n, dh0)
+    _copy_rows(dc_n, dc0)
     L = row_length(padded_width(K, X.itemsize), X.itemsize)
     W_cat = np.zeros((4 * H, L), X.dtype)
     for j in range(4 * H):

@@ -32,6 +32,7 @@ from .lstm import (
     _ZERO,
     _backward_setup,
     _copy_row,
+    _copy_rows,
     _gate_grads_rows,
     _step_rows,
     _take_input_grads,
@@ -43,9 +44,8 @@ from .tile import (
     chunk_rows,
     n_chunks_for,
     padded_width,
-    row_length,
     tile_matmul,
-    transpose_into,
+    transpose_padded,
 )
 
 
@@ -66,12 +66,10 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
     H = W_hh.shape[1]
     dtype = X.dtype
     N = padded_width(4 * H, X.itemsize)
-    L = row_length(N, X.itemsize)
     vw = VECTOR_BYTES // X.itemsize
-    W_ihT = np.zeros((D, L), dtype)
-    W_hhT = np.zeros((H, L), dtype)
-    transpose_into(W_ih, W_ihT, _ZERO * D)
-    transpose_into(W_hh, W_hhT, _ZERO * D)
+    W_ihT = transpose_padded(W_ih)
+    W_hhT = transpose_padded(W_hh)
+    L = W_hhT.shape[1]
     # the input projection of every step, (B*T, N), before the time loop:
     # in ``gates`` when its rows are N long (row (s, t) is read at step t
     # before the gates of step t overwrite it), else in a new array
@@ -85,9 +83,8 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
     for c in prange(n_chunks):
         r0, r1 = chunk_rows(c, n_chunks, B * T)
         tile_matmul(X2, W_ihT, P, r0, r1, N, D, r1 < r0)
-    for s in range(B):
-        _copy_row(h0[s], h_n[s])
-        _copy_row(c0[s], c_n[s])
+    _copy_rows(h0, h_n)
+    _copy_rows(c0, c_n)
     rec_p = np.empty((B, L), dtype)
     n_col_chunks = max(1, min(n_threads, N // (4 * vw)))
     n_row_chunks = n_chunks_for(B, n_threads)
