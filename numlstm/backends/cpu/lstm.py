@@ -265,13 +265,6 @@ PARALLEL_SUM_MIN = 1 << 17
 
 
 @cpu_kernel
-def use_partials(n_chunks, K, width):
-    """Whether :func:`weight_grads` sums per batch chunk (see
-    :data:`PARTIAL_MAX_ELEMENTS`)."""
-    return n_chunks * K * width <= PARTIAL_MAX_ELEMENTS
-
-
-@cpu_kernel
 def _partial_grads(s0, s1, X, h_prev, G, P, db_p):
     """The weight gradients of rows ``s0 .. s1 - 1`` of the batch:
     ``P = [X, H_prev]^T @ G`` (``(K, width)``, transposed) over their steps,
@@ -393,12 +386,13 @@ def weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db):
 
 
 def sums_per_chunk(n_samples, n_inputs, n_hidden, itemsize):
-    """Whether the weight gradients of a batch are summed per chunk of rows
-    (:func:`use_partials` with this process's thread count). Decided here,
-    in Python, so that a kernel compiles only the summation it runs."""
+    """Whether the weight gradients of a batch are summed per chunk of rows:
+    while the chunks' partial sums (one per thread) take at most
+    :data:`PARTIAL_MAX_ELEMENTS`. Decided here, in Python, so that a kernel
+    compiles only the summation it runs."""
     n_chunks = n_chunks_for.py_func(n_samples, numba.get_num_threads())
-    return use_partials.py_func(n_chunks, n_inputs + n_hidden,
-                                gate_width(n_hidden, itemsize))
+    width = gate_width(n_hidden, itemsize)
+    return n_chunks * (n_inputs + n_hidden) * width <= PARTIAL_MAX_ELEMENTS
 
 
 def weight_grads(X, h_prev, G, dW_ih, dW_hh, db):
@@ -456,14 +450,14 @@ def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in):
 
 @cpu_kernel
 def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, gates, cells, h_prev,
-                    dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in):
+                    dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk):
     """Chunk ``c`` of :func:`lstm_backward`: the time loop of its rows, then,
-    when ``P`` has a slot per chunk, the partial sums of their weight
-    gradients (on the gate gradients still in this thread's caches)."""
+    if ``per_chunk``, the partial sums of their weight gradients (on the gate
+    gradients still in this thread's caches)."""
     s0, s1 = chunk_rows(c, n_chunks, X.shape[0])
     _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out, dX,
                    dh0, dc0, G, dxh, d_in)
-    if P.shape[0] == n_chunks:
+    if per_chunk:
         _partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
 
 
@@ -520,11 +514,12 @@ def _backward_kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     P, db_p = _partials_buffers(n_chunks if per_chunk else 0, X, h_prev, G)
     if n_chunks == 1:
         _backward_chunk(_ZERO * B, 1, X, W_cat, c0, lengths, gates, cells,
-                        h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in)
+                        h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in,
+                        per_chunk)
     else:
         for c in prange(n_chunks):
             _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, gates, cells,
                             h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p,
-                            d_in)
+                            d_in, per_chunk)
     if per_chunk:
         _sum_all_partials(P, db_p, dW_ih, dW_hh, db)
