@@ -38,12 +38,14 @@ start
 
 Every case runs once first (JIT compilation, caches), then ``--repeats``
 times (default 3); the table shows the median with the minimum and maximum.
-The ratio is numlstm's median over torch's (lower is better; < 1 means
-numlstm is faster). GFLOP/s counts the LSTM layer alone: a forward pass of a
-batch is ``8 B T H (D + H)`` floating-point operations, a training step
-three times that, summed over the batches of every epoch; "% sgemm" sets it
-against numpy's float32 2048x2048 matmul measured at the start (the float32
-rate even for ``--dtype float64``). torch runs with as many threads as the
+numlstm's and torch's samples are taken in turns, and the ratio is the
+median of the ratios of these pairs (lower is better; < 1 means numlstm is
+faster): a slow minute of the machine then weighs on both sides of a pair.
+GFLOP/s counts the LSTM layer alone: a forward pass of a batch is
+``8 B T H (D + H)`` floating-point operations, a training step three times
+that, summed over the batches of every epoch; "% sgemm" sets it against
+numpy's float32 2048x2048 matmul measured at the start (the float32 rate
+even for ``--dtype float64``). torch runs with as many threads as the
 BLAS numlstm's kernels call. The "other CPU" column is the CPU time other
 processes used while the row was timed, in % of one core: above 10% the
 row is disturbed and a warning follows the table.
@@ -53,7 +55,7 @@ batch, one epoch) and times each case once: a check that everything runs,
 not a measurement against the targets.
 
 The machinery is importable: :data:`CASES`, :func:`prepare_case` (the two
-callables of a case, ready to time) and :func:`measure` are what the asv
+callables of a case, ready to time) and :func:`measure_alternately` are what the asv
 benchmark ``track_ratio_vs_torch`` uses.
 """
 
@@ -293,6 +295,36 @@ def measure(fn: Callable, repeats: int, number: int = 1) -> Timing:
             fn()
         samples.append((time.perf_counter() - t0) / number)
     return Timing(tuple(samples))
+
+
+def measure_alternately(ours: Callable, theirs: Callable, repeats: int,
+                        ours_number: int = 1, theirs_number: int = 1,
+                        pause: Callable[[], None] = lambda: None
+                        ) -> tuple[Timing, Timing]:
+    """Time ``repeats`` samples of each side, the two sides taking turns.
+
+    Sample ``i`` of one side is taken next to sample ``i`` of the other (who
+    goes first alternates), so that a slow minute of the machine falls on
+    both sides of a pair rather than on one side's whole block; the ratio of
+    a case is the median of these pairs' ratios (:attr:`Row.ratio`).
+    ``pause`` runs between two samples (:func:`settle`).
+
+    Examples
+    --------
+    >>> calls = []
+    >>> a, b = measure_alternately(lambda: calls.append("a"),
+    ...                            lambda: calls.append("b"), repeats=2)
+    >>> "".join(calls), len(a.samples), len(b.samples)
+    ('abba', 2, 2)
+    """
+    runs = [(ours, ours_number), (theirs, theirs_number)]
+    samples = ([], [])
+    for i in range(repeats):
+        for side in (0, 1) if i % 2 == 0 else (1, 0):
+            pause()
+            fn, number = runs[side]
+            samples[side].append(measure(fn, 1, number).samples[0])
+    return Timing(tuple(samples[0])), Timing(tuple(samples[1]))
 
 
 def calls_to_fill(fn: Callable, seconds: float) -> int:
@@ -563,10 +595,16 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
-        """numlstm's median over torch's (lower is better)."""
+        """numlstm's time over torch's (lower is better): the median of the
+        ratios of the pairs of samples taken side by side
+        (:func:`measure_alternately`), or of the medians where the two sides
+        have different numbers of samples."""
         if self.theirs is None:
             return None
-        return self.ours.median / self.theirs.median
+        ours, theirs = self.ours.samples, self.theirs.samples
+        if len(ours) != len(theirs):
+            return self.ours.median / self.theirs.median
+        return statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
 
     @property
     def gflops(self) -> float | None:
@@ -617,18 +655,21 @@ def target_met(case: Case, ratio: float | None, seconds: float,
 
 def run_case(case: Case, dtype: str, repeats: int, torch, peak_gflops: float,
              quick: bool = False) -> Row:
-    """Prepare, warm up and time one case (numlstm, then torch).
+    """Prepare, warm up and time one case, numlstm's and torch's samples
+    taking turns (:func:`measure_alternately`).
 
     ``other_cpu`` covers the timed runs, not the preparation.
     """
     prepared = prepare_case(case, dtype, torch)
     settle()
     with OtherCPU() as others:
-        ours = measure(prepared.ours, repeats, prepared.ours_number)
-        theirs = None
-        if prepared.theirs is not None:
-            settle()
-            theirs = measure(prepared.theirs, repeats, prepared.theirs_number)
+        if prepared.theirs is None:
+            ours = measure(prepared.ours, repeats, prepared.ours_number)
+            theirs = None
+        else:
+            ours, theirs = measure_alternately(
+                prepared.ours, prepared.theirs, repeats, prepared.ours_number,
+                prepared.theirs_number, pause=settle)
     return Row(case, ours, theirs, case_flops(case), peak_gflops,
                others.percent, prepared.check, quick)
 
@@ -785,10 +826,11 @@ def main(args: argparse.Namespace) -> int:
     print(f"## numlstm vs torch, {args.dtype}\n")
     print(format_table(rows, torch_missing=torch is None))
     print()
-    print("numlstm/torch: ratio of the medians, lower is better (< 1: numlstm "
-          "is faster). GFLOP/s: LSTM layer only, 8 B T H (D + H) per forward "
-          "pass, 3x that per training step; % sgemm: of numpy's float32 "
-          f"2048x2048 matmul, {peak_np:.1f} GFLOP/s here. other CPU %: CPU "
+    print("numlstm/torch: median of the ratios of samples taken in turns, "
+          "lower is better (< 1: numlstm is faster). GFLOP/s: LSTM layer "
+          "only, 8 B T H (D + H) per forward pass, 3x that per training "
+          "step; % sgemm: of numpy's float32 2048x2048 matmul, "
+          f"{peak_np:.1f} GFLOP/s here. other CPU %: CPU "
           "time of other processes while the row ran, in % of one core.")
     for row in rows:
         if row.check:

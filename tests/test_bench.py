@@ -324,3 +324,18 @@ def test_numlstm_bench_help_in_a_fresh_process():
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "usage: numlstm bench" in proc.stdout
+
+
+def test_measure_alternately_pairs_the_samples():
+    calls = []
+    ours, theirs = bench.measure_alternately(
+        lambda: calls.append("o"), lambda: calls.append("t"), repeats=3,
+        ours_number=2, theirs_number=1, pause=lambda: calls.append("|"))
+    assert "".join(calls) == "|oo|t|t|oo|oo|t"
+    assert len(ours.samples) == len(theirs.samples) == 3
+
+
+def test_ratio_is_the_median_of_the_paired_ratios():
+    r = row("small", ours=(1.0, 4.0, 3.0), theirs=(2.0, 4.0, 10.0))
+    assert r.ratio == pytest.approx(0.5)  # pairs 0.5, 1.0, 0.3
+    assert r.ours.median / r.theirs.median == pytest.approx(0.75)

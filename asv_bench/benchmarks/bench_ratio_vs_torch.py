@@ -1,7 +1,9 @@
 """asv figures of ``numlstm bench``: numlstm's time over PyTorch's.
 
-``track_ratio_vs_torch`` is the ratio column of ``numlstm bench`` (median
-of numlstm's runs over the median of torch's, lower is better) for the
+``track_ratio_vs_torch`` is the ratio column of ``numlstm bench`` (the
+median of the ratios of numlstm's and torch's samples taken in turns; the
+ratio of the two sides' medians on commits older than that; lower is
+better) for the
 latency, small and medium cases (large with ``NUMLSTM_ASV_LARGE=1``), in
 both dtypes. It needs torch in the benchmark environment (``asv run
 --python=same`` from an environment that has it); without torch, or with a
@@ -9,6 +11,8 @@ numlstm that has no ``numlstm.bench`` (an older commit), ``setup`` raises
 ``NotImplementedError`` and asv reports the benchmark as skipped. ``setup``
 runs each side once (JIT compilation, caches) before anything is timed.
 """
+
+import statistics
 
 from ._configs import DTYPES, config_names
 
@@ -20,7 +24,7 @@ class RatioVsTorch:
     param_names = ["case", "dtype"]
     unit = "numlstm/torch"
     rounds = 1
-    #: timed runs of each side per figure (their medians make the ratio)
+    #: timed runs of each side per figure
     repeats = 3
     timeout = 900.0
 
@@ -38,7 +42,13 @@ class RatioVsTorch:
         self.prepared = bench.prepare_case(bench.CASES[case], dtype, torch)
 
     def track_ratio_vs_torch(self, case, dtype):
-        p, measure = self.prepared, self.bench.measure
-        ours = measure(p.ours, self.repeats, p.ours_number)
-        theirs = measure(p.theirs, self.repeats, p.theirs_number)
-        return ours.median / theirs.median
+        p, bench = self.prepared, self.bench
+        if not hasattr(bench, "measure_alternately"):  # an older numlstm
+            ours = bench.measure(p.ours, self.repeats, p.ours_number)
+            theirs = bench.measure(p.theirs, self.repeats, p.theirs_number)
+            return ours.median / theirs.median
+        ours, theirs = bench.measure_alternately(
+            p.ours, p.theirs, self.repeats, p.ours_number, p.theirs_number,
+            pause=bench.settle)
+        pairs = zip(ours.samples, theirs.samples, strict=True)
+        return statistics.median(a / b for a, b in pairs)
