@@ -1,6 +1,7 @@
-"""The register-tiled product of the CPU kernels against NumPy, and the
-property the LSTM kernels rely on: a row's result does not depend on the
-other rows, whatever tiles, blocks or prefetching the call uses."""
+"""The register-tiled product of the CPU kernels and the transposes that
+feed it, against NumPy, and the property the LSTM kernels rely on: a row's
+result does not depend on the other rows, whatever tiles, blocks or
+prefetching the call uses."""
 
 import numpy as np
 import pytest
@@ -86,3 +87,26 @@ def test_long_k_blocks_are_the_same_arithmetic():
     want = A[rows].astype(np.float64) @ W[:, :N].astype(np.float64)
     assert_close(out[rows, :N], want, tol_for(dtype), "out")
     _rows_alone_agree(A, W, out, n_cols, K)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("M, K", [(1, 1), (7, 3), (8, 5), (13, 8), (256, 64),
+                                  (100, 300)])
+def test_transpose_padded_is_the_transpose_with_zero_padding(M, K, dtype):
+    W = np.random.default_rng(M + K).standard_normal((M, K)).astype(dtype)
+    WT = tile.transpose_padded(W)
+    assert WT.shape[0] == K and WT.shape[1] >= M and WT.dtype == dtype
+    np.testing.assert_array_equal(WT[:, :M], W.T)
+    assert not WT[:, M:].any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transpose_into_a_strided_view_at_an_offset(dtype):
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((30, 40)).astype(dtype)
+    src = big[3:22, 5:16]  # 19 x 11, not contiguous
+    dst = np.full((20, 25), np.nan, dtype)
+    tile.transpose_into(src, dst, 4)
+    np.testing.assert_array_equal(dst[4:15, :19], src.T)
+    assert np.isnan(dst[:4]).all() and np.isnan(dst[15:]).all()
+    assert np.isnan(dst[4:15, 19:]).all()
