@@ -100,6 +100,20 @@ def test_orthogonal_init_float32_cholesky_qr():
     np.testing.assert_allclose(q32, q64, atol=1e-6)
 
 
+def test_cholesky_qr_gives_up_on_a_rank_deficient_matrix():
+    """``orthogonal`` then falls back to Householder QR."""
+    from numlstm.nn.init import _cholesky_q
+
+    assert _cholesky_q(np.zeros((64, 16), np.float32)) is None
+    a = np.random.default_rng(0).standard_normal((64, 16))
+    a[:, 3] = a[:, 2]
+    assert _cholesky_q(a) is None  # R's diagonal has a ~1e-8
+    a = np.random.default_rng(0).standard_normal((4096, 1024)).astype(np.float32)
+    q = _cholesky_q(a)
+    np.testing.assert_allclose(q.T.astype(np.float64) @ q, np.eye(1024),
+                               atol=2e-6)
+
+
 def test_same_seed_same_weights_other_seed_other_weights():
     a, b, c = stacked_net(seed=3), stacked_net(seed=3), stacked_net(seed=4)
     np.testing.assert_array_equal(a.params.theta, b.params.theta)
