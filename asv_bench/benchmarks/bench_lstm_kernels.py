@@ -7,11 +7,20 @@ The LSTM shapes ``(B, T, D, H)`` are the configurations of the design guide
 ``_configs.py``).
 """
 
+import inspect
+
 import numpy as np
 
 from numlstm.backends import resolve
+from numlstm.backends.cpu import lstm as _cpu_lstm
 
 from ._configs import CONFIGS, DTYPES, config_names
+
+#: Whether this numlstm's CPU backward turns ``gates`` into their gradients
+#: in place when they are passed as ``dgates`` too (as ``nn.LSTM`` does since
+#: 2026-11-26); older commits get a separate scratch, as their layer did.
+GATES_IN_PLACE = "gates" in inspect.signature(
+    _cpu_lstm.gate_grad_scratch).parameters
 
 #: name -> (B, T, D, H), from the design guide.
 LSTM_CONFIGS = {name: CONFIGS[name] for name in config_names()}
@@ -38,7 +47,12 @@ class LSTMBuffers:
         self.H_out = np.empty((B, T, H), dt)
         self.h_n = np.empty((B, H), dt)
         self.c_n = np.empty((B, H), dt)
-        self.gates = np.empty((B, T, 4 * H), dt)
+        # as nn.LSTM allocates them: rows as long as the CPU backward wants
+        # to turn the gates into their gradients in place (dgates = gates;
+        # each backward follows a forward)
+        width = resolve("cpu").lstm_gate_grad_width(H, dt)
+        self.gates = np.empty((B, T, width if GATES_IN_PLACE else 4 * H), dt)
+        self.dgates = self.gates if GATES_IN_PLACE else np.empty((B, T, width), dt)
         self.cells = np.empty((B, T, H), dt)
         self.h_prev = np.empty((B, T, H), dt)
         self.rec = np.empty((B, 4 * H), dt)
@@ -52,9 +66,6 @@ class LSTMBuffers:
         self.db = np.empty_like(self.b)
         self.dh0 = np.empty((B, H), dt)
         self.dc0 = np.empty((B, H), dt)
-        # as nn.LSTM allocates it: rows as long as the CPU kernels use in place
-        width = resolve("cpu").lstm_gate_grad_width(H, dt)
-        self.dgates = np.empty((B, T, width), dt)
 
     def forward(self, be):
         be.lstm_forward(self.X, self.W_ih, self.W_hh, self.b, self.h0, self.c0,

@@ -102,17 +102,17 @@ class LSTM(Layer):
         self.H_out = be.empty((B, T, H), dtype)
         self.h_n = be.empty((B, H), dtype)
         self.c_n = be.empty((B, H), dtype)
-        self.gates = be.empty((B, T, 4 * H), dtype)
+        # the backward may turn the gates into their gradients in place
+        # (CPU: rows padded for its tiled product, and no second array of
+        # this, the largest, size); any width >= 4H is valid
+        width = getattr(be, "lstm_gate_grad_width", lambda h, dt: 4 * h)(H, dtype)
+        self.gates = be.empty((B, T, width), dtype)
         self.cells = be.empty((B, T, H), dtype)
         self.h_prev = be.empty((B, T, H), dtype)
         self.rec = be.empty((B, 4 * H), dtype)
         self.dX = be.empty((B, T, D), dtype)
         self.dh0 = be.empty((B, H), dtype)
         self.dc0 = be.empty((B, H), dtype)
-        # the backend may want wider rows for the gate gradients (CPU: padded
-        # for its tiled product); any width >= 4H is a valid scratch
-        width = getattr(be, "lstm_gate_grad_width", lambda h, dt: 4 * h)(H, dtype)
-        self.dgates = be.empty((B, T, width), dtype)
         self.zero_state = be.zeros((B, H), dtype)
         self.zero_seq = be.zeros((B, T, H), dtype)
         self._shape = (B, T, dtype)
@@ -132,7 +132,11 @@ class LSTM(Layer):
 
     def backward(self, dY, dh_n=None, dc_n=None):
         """Gradient w.r.t. the input (None when :attr:`input_grad` is
-        False); also leaves ``dh0`` and ``dc0``."""
+        False); also leaves ``dh0`` and ``dc0``.
+
+        Consumes the gates cached by :meth:`forward` (their gradients take
+        their place): each backward needs a forward of its own.
+        """
         if self.return_sequences:
             dH_out = dY
             dh_n = self.zero_state if dh_n is None else dh_n
@@ -144,7 +148,7 @@ class LSTM(Layer):
         self.backend.lstm_backward(
             self.X, w["W_ih"], w["W_hh"], self.c0, self.lengths, self.gates,
             self.cells, self.h_prev, dH_out, dh_n, dc_n, self.dX, g["W_ih"],
-            g["W_hh"], g["b"], self.dh0, self.dc0, self.dgates, self.input_grad)
+            g["W_hh"], g["b"], self.dh0, self.dc0, self.gates, self.input_grad)
         return self.dX if self.input_grad else None
 
 

@@ -113,8 +113,10 @@ class CPUBackend:
 
     @staticmethod
     def lstm_gate_grad_width(n_hidden, dtype):
-        """Row length of the ``dgates`` scratch that ``lstm_backward`` uses in
-        place (other widths make it allocate its own, every call)."""
+        """Row length of ``gates`` for ``lstm_backward`` to turn them into
+        their gradients in place, when passed as ``dgates`` too (otherwise
+        it copies them into a scratch of this width, allocated every call
+        unless ``dgates`` has it)."""
         return lstm.gate_width(n_hidden, np.dtype(dtype).itemsize)
 
     # memory

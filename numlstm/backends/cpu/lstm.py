@@ -29,8 +29,10 @@ At a padded step (``t >= lengths[b]``) the state is carried unchanged, the
 output is zero, and the step receives and passes on no gradient of its own:
 ``dH_out`` there is ignored, so padding never leaks into a loss.
 
-Kernels only read their inputs and write their outputs; they raise nothing,
-and allocate only a few work arrays once per call, before any time loop.
+Kernels only read their inputs and write their outputs (one exception, when
+the caller asks for it: the backward turns ``gates`` into the gate gradients
+in place when it is passed as ``dgates`` too); they raise nothing, and
+allocate only a few work arrays once per call, before any time loop.
 All arrays must be C-contiguous and of one float dtype (checked by the
 caller, see :mod:`numlstm.backends.cpu`).
 """
@@ -154,7 +156,9 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     lengths : (B,) int64, real steps of each sequence (``1 <= lengths <= T``).
     H_out : (B, T, H) out, hidden state of every step (0 at padded steps).
     h_n, c_n : (B, H) out, state after each sequence's last real step.
-    gates : (B, T, 4H) out, activated gates i, f, g, o (kept for backward).
+    gates : (B, T, >= 4H) out, activated gates i, f, g, o in the first 4H
+        columns of each row (kept for backward; rows :func:`gate_width` long
+        let the backward work in them in place).
     cells : (B, T, H) out, cell state ``c_t`` of every step (for backward).
     h_prev : (B, T, H) out, ``h_{t-1}`` of every step (for backward).
     rec : (B, 4H) scratch (unused: the kernel keeps its own padded rows;
@@ -180,8 +184,10 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
 
 
 @cpu_kernel
-def _gate_grads_row(dh_next, dH_t, g, c, c_prev, dc, dg_t, H):
-    """Gate pre-activation gradients of one row of one step into ``dg_t``.
+def _gate_grads_row(dh_next, dH_t, g, c, c_prev, dc, H):
+    """Gate pre-activation gradients of one row of one step, in place: ``g``
+    holds the activated gates i, f, g, o on entry and their gradients on
+    exit (each unit's gates are read before its gradients are written).
 
     ``dc`` holds the gradient of ``c_t`` from step ``t + 1`` on entry and
     that of ``c_{t-1}`` on exit.
@@ -192,29 +198,30 @@ def _gate_grads_row(dh_next, dH_t, g, c, c_prev, dc, dg_t, H):
         o = g[3 * H + j]
         tc = tanh_fast(c[j])
         dcj = dc[j] + dh * o * (one - tc * tc)
-        dg_t[3 * H + j] = dh * tc * o * (one - o)
+        g[3 * H + j] = dh * tc * o * (one - o)
         dc[j] = dcj
     for j in range(H):
         dcj = dc[j]
         i = g[j]
         f = g[H + j]
         gg = g[2 * H + j]
-        dg_t[j] = dcj * gg * i * (one - i)
-        dg_t[H + j] = dcj * c_prev[j] * f * (one - f)
-        dg_t[2 * H + j] = dcj * i * (one - gg * gg)
+        g[j] = dcj * gg * i * (one - i)
+        g[H + j] = dcj * c_prev[j] * f * (one - f)
+        g[2 * H + j] = dcj * i * (one - gg * gg)
         dc[j] = dcj * f
 
 
 @cpu_kernel
-def _gate_grads_rows(s0, s1, t, c0, lengths, gates, cells, dH_out, dh0, dc0, G):
+def _gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G):
     """The gate gradients ``G[s, t]`` of step ``t`` for rows ``s0 .. s1 - 1``
-    (zero at padded steps); ``dh0``/``dc0`` hold the running gradients."""
+    in place of the gates there (zero at padded steps); ``dh0``/``dc0`` hold
+    the running gradients."""
     H = dh0.shape[1]
     for s in range(s0, s1):
         if t < lengths[s]:
             c_prev = cells[s, t - 1] if t > 0 else c0[s]
-            _gate_grads_row(dh0[s], dH_out[s, t], gates[s, t], cells[s, t],
-                            c_prev, dc0[s], G[s, t], H)
+            _gate_grads_row(dh0[s], dH_out[s, t], G[s, t], cells[s, t],
+                            c_prev, dc0[s], H)
         else:
             _zero_row(G[s, t, :4 * H])
 
@@ -235,15 +242,14 @@ def _take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in):
 
 
 @cpu_kernel
-def _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out, dX,
+def _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
                    dh0, dc0, G, dxh, d_in):
     """The time loop of :func:`lstm_backward` for the rows ``s0 <= s < s1``."""
     T = X.shape[1]
     H = dh0.shape[1]
     K = d_in + H
     for t in range(T - 1, -1, -1):
-        _gate_grads_rows(s0, s1, t, c0, lengths, gates, cells, dH_out, dh0, dc0,
-                         G)
+        _gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G)
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh] (dh_{t-1} alone when
         # dX is not wanted)
         tile_matmul(G[:, t], W_cat, dxh, s0, s1, padded_width(K, X.itemsize),
@@ -407,21 +413,29 @@ def weight_grads(X, h_prev, G, dW_ih, dW_hh, db):
         weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db)
 
 
-def gate_grad_scratch(dgates, X, n_hidden):
-    """``dgates`` when its rows are :func:`gate_width` long, else a new
-    array of that width (the backward kernels keep every step's gate
-    gradients in it)."""
+def gate_grad_scratch(dgates, gates, X, n_hidden):
+    """The array the backward kernels work in, of :func:`gate_width` rows:
+    it holds the gates on entry and the gate gradients on exit.
+
+    ``gates`` itself when ``dgates`` is ``gates`` with rows that long (the
+    ``numlstm.nn.LSTM`` workspace: nothing copied, the gates are consumed);
+    otherwise ``dgates`` (or a new array, when its rows are not that long)
+    with the gates copied in.
+    """
     B, T = X.shape[0], X.shape[1]
     width = gate_width(n_hidden, X.itemsize)
-    if dgates.shape == (B, T, width):
-        return dgates
-    return np.empty((B, T, width), X.dtype)
+    if dgates is gates and gates.shape == (B, T, width):
+        return gates
+    G = dgates if dgates.shape == (B, T, width) else np.empty((B, T, width),
+                                                              X.dtype)
+    G[:, :, :4 * n_hidden] = gates[:, :, :4 * n_hidden]
+    return G
 
 
 def gate_width(n_hidden, itemsize):
-    """Row length of the gate-gradient scratch the backward kernels use in
-    place (``dgates (B, T, gate_width)``): 4H rounded up to whole vectors,
-    an odd number of them."""
+    """Row length of the ``gates`` the backward kernels turn into gate
+    gradients in place (``(B, T, gate_width)``): 4H rounded up to whole
+    vectors, an odd number of them."""
     return row_length.py_func(padded_width.py_func(4 * n_hidden, itemsize),
                               itemsize)
 
@@ -449,13 +463,13 @@ def _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in):
 
 
 @cpu_kernel
-def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, gates, cells, h_prev,
+def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
                     dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk):
     """Chunk ``c`` of :func:`lstm_backward`: the time loop of its rows, then,
     if ``per_chunk``, the partial sums of their weight gradients (on the gate
     gradients still in this thread's caches)."""
     s0, s1 = chunk_rows(c, n_chunks, X.shape[0])
-    _backward_rows(s0, s1, X, W_cat, c0, lengths, gates, cells, dH_out, dX,
+    _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
                    dh0, dc0, G, dxh, d_in)
     if per_chunk:
         _partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
@@ -475,10 +489,13 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     dX : (B, T, D) out, unless ``input_grad`` is False.
     dW_ih, dW_hh, db : out, gradients of the weights (overwritten).
     dh0, dc0 : (B, H) out, gradient with respect to the initial state.
-    dgates : (B, T, >= 4H) scratch for the gate gradients of every step,
-        used in place when its rows are :func:`gate_width` long (the
-        ``numlstm.nn.LSTM`` workspace allocates it so), otherwise a new
-        array is allocated.
+    dgates : (B, T, >= 4H) scratch for the gate gradients of every step.
+        Pass ``gates`` itself, with rows :func:`gate_width` long (as the
+        ``numlstm.nn.LSTM`` workspace does), and the gradients overwrite
+        the gates in place: no copy and no second array of that size (for
+        (64, 100, 512, 1024), 105 MB less to allocate and fault in). Any
+        other array gets a copy of the gates first (a new one, when its
+        rows are not that long), and ``gates`` is left as it was.
     input_grad : bool
         Whether to compute ``dX``. False (the layer reads the data, whose
         gradient nobody uses) leaves ``dX`` untouched and skips ``D`` of the
@@ -492,9 +509,9 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     """
     B, _, D = X.shape
     H = W_hh.shape[1]
-    G = gate_grad_scratch(dgates, X, H)
+    G = gate_grad_scratch(dgates, gates, X, H)
     per_chunk = sums_per_chunk(B, D, H, X.itemsize)
-    _backward_kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev, dH_out,
+    _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev, dH_out,
                      dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
                      bool(input_grad), per_chunk)
     if not per_chunk:
@@ -502,24 +519,24 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
 
 
 @cpu_parallel_kernel
-def _backward_kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
+def _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev,
                      dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
                      input_grad, per_chunk):
-    """:func:`lstm_backward` with ``G`` of :func:`gate_width` rows;
-    the weight gradients only when ``per_chunk``."""
+    """:func:`lstm_backward` on ``G`` (:func:`gate_width` rows, the gates
+    on entry, their gradients on exit); the weight gradients only when
+    ``per_chunk``."""
     B, D = X.shape[0], X.shape[2]
     d_in = D if input_grad else _ZERO * D
     W_cat, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
     n_chunks = n_chunks_for(B, num_threads())
     P, db_p = _partials_buffers(n_chunks if per_chunk else 0, X, h_prev, G)
     if n_chunks == 1:
-        _backward_chunk(_ZERO * B, 1, X, W_cat, c0, lengths, gates, cells,
-                        h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in,
-                        per_chunk)
+        _backward_chunk(_ZERO * B, 1, X, W_cat, c0, lengths, cells, h_prev,
+                        dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk)
     else:
         for c in prange(n_chunks):
-            _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, gates, cells,
-                            h_prev, dH_out, dX, dh0, dc0, G, dxh, P, db_p,
-                            d_in, per_chunk)
+            _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
+                            dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in,
+                            per_chunk)
     if per_chunk:
         _sum_all_partials(P, db_p, dW_ih, dW_hh, db)

@@ -71,10 +71,10 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
     W_hhT = transpose_padded(W_hh)
     L = W_hhT.shape[1]
     # the input projection of every step, (B*T, N), before the time loop:
-    # in ``gates`` when its rows are N long (row (s, t) is read at step t
-    # before the gates of step t overwrite it), else in a new array
-    if N == 4 * H:
-        P = gates.reshape(B * T, N)
+    # in ``gates`` when its rows are at least N long (row (s, t) is read at
+    # step t before the gates of step t overwrite it), else in a new array
+    if gates.shape[2] >= N:
+        P = gates.reshape(B * T, gates.shape[2])
     else:
         P = np.empty((B * T, L), dtype)
     X2 = X.reshape(B * T, D)
@@ -108,17 +108,18 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                        dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad):
     """BPTT; arguments as :func:`numlstm.backends.cpu.lstm.lstm_backward`:
     the time loop here, then :func:`.lstm.weight_grads`."""
-    G = gate_grad_scratch(dgates, X, W_hh.shape[1])
-    _backward_wide_loop(X, W_ih, W_hh, c0, lengths, gates, cells, dH_out,
+    G = gate_grad_scratch(dgates, gates, X, W_hh.shape[1])
+    _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
                         dh_n, dc_n, dX, dh0, dc0, G, bool(input_grad))
     weight_grads(X, h_prev, G, dW_ih, dW_hh, db)
 
 
 @cpu_parallel_kernel
-def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, gates, cells, dH_out,
+def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
                         dh_n, dc_n, dX, dh0, dc0, G, input_grad):
     """The time loop of :func:`lstm_backward_wide`: every step's gate
-    gradients into ``G``, ``dX`` (if ``input_grad``), ``dh0``, ``dc0``."""
+    gradients in place of its gates in ``G``, ``dX`` (if ``input_grad``),
+    ``dh0``, ``dc0``."""
     B, T, D = X.shape
     H = W_hh.shape[1]
     d_in = D if input_grad else _ZERO * D
@@ -132,8 +133,8 @@ def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, gates, cells, dH_out,
     for t in range(T - 1, -1, -1):
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
-            _gate_grads_rows(s0, s1, t, c0, lengths, gates, cells, dH_out, dh0,
-                             dc0, G)
+            _gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0,
+                             G)
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh], split over columns
         for c in prange(n_col_chunks):
             j0, j1 = _column_chunk(c, n_col_chunks, NK, 4 * vw)
