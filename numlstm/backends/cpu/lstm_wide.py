@@ -82,7 +82,9 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
     n_chunks = n_chunks_for(B * T, n_threads)
     for c in prange(n_chunks):
         r0, r1 = chunk_rows(c, n_chunks, B * T)
-        tile_matmul(X2, W_ihT, P, r0, r1, N, D, r1 < r0)
+        # X2[:, :D] and h_n[:, :H] below: 'A' views, as every first operand
+        # of tile_matmul (fewer specialisations to compile, see lstm.py)
+        tile_matmul(X2[:, :D], W_ihT, P, r0, r1, N, D, r1 < r0)
     _copy_rows(h0, h_n)
     _copy_rows(c0, c_n)
     rec_p = np.empty((B, L), dtype)
@@ -94,8 +96,8 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
             j0, j1 = _column_chunk(c, n_col_chunks, N, 4 * vw)
             for s in range(B):
                 _copy_row(P[s * T + t, j0:j1], rec_p[s, j0:j1])
-            tile_matmul(h_n, W_hhT[:, j0:j1], rec_p[:, j0:j1], 0, B, j1 - j0, H,
-                        j0 <= j1)
+            tile_matmul(h_n[:, :H], W_hhT[:, j0:j1], rec_p[:, j0:j1], 0, B,
+                        j1 - j0, H, j0 <= j1)
         # the gate math of the step, split over rows
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
