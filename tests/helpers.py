@@ -116,8 +116,9 @@ def make_lstm_seeds(rng, case, scale=1.0):
     }
 
 
-def lstm_forward(case, be=BE):
-    """Call the forward kernel on NaN-filled buffers; return them by name."""
+def lstm_forward(case, be=BE, gate_width=None):
+    """Call the forward kernel on NaN-filled buffers; return them by name
+    (``gates`` rows ``gate_width`` long, default 4H)."""
     X, W_hh = case["X"], case["W_hh"]
     B, T, _ = X.shape
     H = W_hh.shape[1]
@@ -126,7 +127,7 @@ def lstm_forward(case, be=BE):
         "H_out": nan_array((B, T, H), dt),
         "h_n": nan_array((B, H), dt),
         "c_n": nan_array((B, H), dt),
-        "gates": nan_array((B, T, 4 * H), dt),
+        "gates": nan_array((B, T, gate_width or 4 * H), dt),
         "cells": nan_array((B, T, H), dt),
         "h_prev": nan_array((B, T, H), dt),
     }
@@ -137,9 +138,11 @@ def lstm_forward(case, be=BE):
     return out
 
 
-def lstm_backward(case, fwd, seeds, be=BE, input_grad=True):
+def lstm_backward(case, fwd, seeds, be=BE, input_grad=True, dgates=None):
     """Call the backward kernel on NaN-filled buffers; return the gradients
-    (``dX`` stays NaN when ``input_grad`` is False)."""
+    (``dX`` stays NaN when ``input_grad`` is False). ``dgates`` defaults to
+    a NaN-filled ``(B, T, 4H)`` scratch; ``fwd["gates"]`` asks for the gate
+    gradients in place of the gates."""
     X, W_ih, W_hh = case["X"], case["W_ih"], case["W_hh"]
     B, T, _ = X.shape
     H = W_hh.shape[1]
@@ -156,7 +159,8 @@ def lstm_backward(case, fwd, seeds, be=BE, input_grad=True):
                      fwd["gates"], fwd["cells"], fwd["h_prev"],
                      seeds["dH_out"], seeds["dh_n"], seeds["dc_n"],
                      *(grads[k] for k in LSTM_GRADS),
-                     nan_array((B, T, 4 * H), dt), input_grad)
+                     nan_array((B, T, 4 * H), dt) if dgates is None else dgates,
+                     input_grad)
     return grads
 
 

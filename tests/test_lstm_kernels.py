@@ -331,18 +331,6 @@ def test_compiled_and_cached_kernels_give_the_same_bits(tmp_path):
     assert runs[0] == runs[1]
 
 
-def _backward_into(case, fwd, seeds, kernels, gates, dgates):
-    """The backward kernel with the given ``gates`` and ``dgates``; returns
-    the gradients by name."""
-    X, W_ih, W_hh = case["X"], case["W_ih"], case["W_hh"]
-    grads = {k: np.full(case[k[1:]].shape, np.nan, X.dtype) for k in LSTM_GRADS}
-    kernels.lstm_backward(X, W_ih, W_hh, case["c0"], case["lengths"], gates,
-                          fwd["cells"], fwd["h_prev"], seeds["dH_out"],
-                          seeds["dh_n"], seeds["dc_n"],
-                          *(grads[k] for k in LSTM_GRADS), dgates, True)
-    return grads
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [SHAPES[1], SHAPES[4], SHAPES[5]],
                          ids=[SHAPE_IDS[1], SHAPE_IDS[4], SHAPE_IDS[5]])
@@ -353,27 +341,22 @@ def test_backward_in_place_of_the_gates(shape, dtype, kernels):
     separate scratch, and the gates become their gradients; a separate
     scratch leaves the gates as they were."""
     case, seeds = _case(21, shape, dtype)
-    B, T, _, H, _ = shape
+    H = shape[3]
     fwd = lstm_forward(case, kernels)
-    width = lstm.gate_width(H, np.dtype(dtype).itemsize)
-    wide_fwd = {k: np.full_like(v, np.nan) for k, v in fwd.items()}
-    wide_fwd["gates"] = np.full((B, T, width), np.nan, dtype)
-    kernels.lstm_forward(case["X"], case["W_ih"], case["W_hh"], case["b"],
-                         case["h0"], case["c0"], case["lengths"],
-                         *(wide_fwd[k] for k in ("H_out", "h_n", "c_n", "gates",
-                                                 "cells", "h_prev")),
-                         np.full((B, 4 * H), np.nan, dtype))
+    longer = lstm_forward(case, kernels,
+                          gate_width=lstm.gate_width(H, np.dtype(dtype).itemsize))
     for name in fwd:
-        got = wide_fwd[name][..., :4 * H] if name == "gates" else wide_fwd[name]
+        got = longer[name][..., :4 * H] if name == "gates" else longer[name]
         np.testing.assert_array_equal(got, fwd[name], err_msg=name)
 
     gates = fwd["gates"].copy()
-    scratch = np.full((B, T, width), np.nan, dtype)
-    apart = _backward_into(case, fwd, seeds, kernels, gates, scratch)
-    np.testing.assert_array_equal(gates, fwd["gates"])  # left as it was
-    in_place = wide_fwd["gates"]
-    together = _backward_into(case, fwd, seeds, kernels, in_place, in_place)
+    scratch = np.full(longer["gates"].shape, np.nan, dtype)
+    apart = lstm_backward(case, fwd, seeds, kernels, dgates=scratch)
+    np.testing.assert_array_equal(fwd["gates"], gates)  # left as it was
+    together = lstm_backward(case, longer, seeds, kernels,
+                             dgates=longer["gates"])
     for name in LSTM_GRADS:
         np.testing.assert_array_equal(together[name], apart[name], err_msg=name)
-    np.testing.assert_array_equal(in_place[..., :4 * H], scratch[..., :4 * H])
-    assert not np.array_equal(in_place[..., :4 * H], fwd["gates"])
+    in_place = longer["gates"][..., :4 * H]
+    np.testing.assert_array_equal(in_place, scratch[..., :4 * H])
+    assert not np.array_equal(in_place, gates)

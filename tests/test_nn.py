@@ -266,16 +266,16 @@ def test_mismatched_layer_widths_raise():
         Sequential([LSTM(3, 4), Dense(5, 1)])
 
 
-def _input_grad_nets(input_grad):
+def _input_grad_net(kind, input_grad):
     from numlstm.nn import BidirectionalLSTM, EncoderDecoder
 
     kw = dict(dtype="float64", random_state=3, input_grad=input_grad)
-    return {
-        "stacked": Sequential([LSTM(3, 4, return_sequences=True), LSTM(4, 5),
-                               Dense(5, 2)], **kw),
-        "bidirectional": Sequential([BidirectionalLSTM(3, 4), Dense(8, 2)], **kw),
-        "encoder-decoder": EncoderDecoder(3, (4, 5), 5, 2, n_steps_out=2, **kw),
-    }
+    if kind == "stacked":
+        return Sequential([LSTM(3, 4, return_sequences=True), LSTM(4, 5),
+                           Dense(5, 2)], **kw)
+    if kind == "bidirectional":
+        return Sequential([BidirectionalLSTM(3, 4), Dense(8, 2)], **kw)
+    return EncoderDecoder(3, (4, 5), 5, 2, n_steps_out=2, **kw)
 
 
 @pytest.mark.parametrize("kind", ["stacked", "bidirectional", "encoder-decoder"])
@@ -287,7 +287,7 @@ def test_input_grad_changes_only_the_returned_input_gradient(kind):
     X, lengths = rng.standard_normal((3, 5, 3)), np.array([5, 2, 4])
     grads, returned = {}, {}
     for flag in (False, True):
-        net = _input_grad_nets(flag)[kind]
+        net = _input_grad_net(kind, flag)
         out = net.forward(X, lengths, training=True)
         dY = np.cos(np.arange(out.size)).reshape(out.shape)
         returned[flag] = net.backward(dY)
@@ -297,7 +297,7 @@ def test_input_grad_changes_only_the_returned_input_gradient(kind):
     assert returned[True].shape == X.shape
 
     def loss(Xp):
-        net = _input_grad_nets(False)[kind]
+        net = _input_grad_net(kind, False)
         out = net.forward(Xp, lengths, training=True)
         return float(np.sum(out * np.cos(np.arange(out.size)).reshape(out.shape)))
 
