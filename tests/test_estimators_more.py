@@ -763,9 +763,10 @@ def test_generative_token_model():
     assert model.score_samples(TOKENS).shape == (3,)
     # a 2-D integer array is a batch of token sequences too
     arr = gen().fit(np.array([[0, 6, 2], [1, 1, 3]]))
-    assert arr.kind_ == "tokens" and arr.n_tokens_ == 7
+    assert arr.kind_ == "tokens" and arr.n_tokens_ == 5  # the distinct ids
+    assert arr.vocabulary_.tolist() == [0, 1, 2, 3, 6]
     # tokens above the vocabulary or negative at score time
-    with pytest.raises(ValueError, match="token 5"):
+    with pytest.raises(ValueError, match=r"not in the vocabulary.*\[5\]"):
         model.score_samples([[0, 5]])
     with pytest.raises(ValueError, match=">= 0"):
         model.score_samples([[0, -1]])

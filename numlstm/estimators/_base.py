@@ -36,9 +36,10 @@ from ..nn import (
     Dropout,
     RMSprop,
     Sequential,
-    loss_and_gradient,
     train_step,
 )
+from ..nn.training import chunked_loss_and_gradient
+from ._memory import WORKSPACE_BUDGET, bytes_per_sequence, chunk_size
 from ._validation import (
     check_fit_sample_weight,
     check_sequences,
@@ -49,6 +50,12 @@ from ._validation import (
 _SOLVERS = ("adam", "sgd", "rmsprop", "lbfgs")
 #: samples per forward call in predict (bounds the memory of the buffers)
 _PREDICT_CHUNK = 2048
+#: an epoch whose mean loss exceeds this many times the loss of the fit's
+#: first batch (before any update) has diverged
+DIVERGENCE_FACTOR = 1e4
+#: keys of the network spec that training may change between fits: the
+#: network is rebuilt around the same weights (dropout layers hold none)
+_TRAINING_SPEC_KEYS = ("dropout",)
 
 
 #: the constructor parameters every estimator shares (stored by the base)
@@ -58,6 +65,11 @@ TRAINING_PARAMETERS = (
     "alpha", "momentum", "nesterovs_momentum", "beta_1", "beta_2", "epsilon",
     "clip_norm", "dropout", "random_state", "verbose", "warm_start",
     "backend", "dtype")
+
+
+def _as_text(message) -> str:
+    """SciPy's result message (bytes in older versions) as text."""
+    return message.decode() if isinstance(message, bytes) else str(message)
 
 
 def training_parameters(values: dict) -> dict:
@@ -203,26 +215,34 @@ class BaseLSTMEstimator(BaseEstimator):
               f"solver must be one of {_SOLVERS}, got {self.solver!r}.")
         for name in ("batch_size", "max_iter", "n_iter_no_change"):
             positive_int(name)
-        check(isinstance(self.learning_rate_init, numbers.Real)
-              and self.learning_rate_init > 0,
-              f"learning_rate_init must be > 0, got {self.learning_rate_init!r}.")
-        for name in ("tol", "alpha", "epsilon"):
+        def real(v):
+            return isinstance(v, numbers.Real) and not isinstance(v, bool) \
+                and math.isfinite(v)
+
+        check(real(self.learning_rate_init) and self.learning_rate_init > 0,
+              f"learning_rate_init must be a finite number > 0, got "
+              f"{self.learning_rate_init!r}.")
+        for name in ("tol", "alpha"):
             v = getattr(self, name)
-            check(isinstance(v, numbers.Real) and v >= 0,
-                  f"{name} must be a non-negative number, got {v!r}.")
+            check(real(v) and v >= 0,
+                  f"{name} must be a finite non-negative number, got {v!r}.")
+        check(real(self.epsilon) and self.epsilon > 0,
+              f"epsilon must be a finite number > 0 (it keeps Adam's and "
+              f"RMSprop's steps finite), got {self.epsilon!r}.")
         for name in ("momentum", "beta_1", "beta_2"):
             v = getattr(self, name)
-            check(isinstance(v, numbers.Real) and 0 <= v < 1,
+            check(real(v) and 0 <= v < 1,
                   f"{name} must be in [0, 1), got {v!r}.")
         check(isinstance(self.validation_fraction, numbers.Real)
               and 0 < self.validation_fraction < 1,
               f"validation_fraction must be in (0, 1), got "
               f"{self.validation_fraction!r}.")
-        check(isinstance(self.dropout, numbers.Real) and 0 <= self.dropout < 1,
+        check(real(self.dropout) and 0 <= self.dropout < 1,
               f"dropout must be in [0, 1), got {self.dropout!r}.")
-        check(self.clip_norm is None or (isinstance(self.clip_norm, numbers.Real)
+        check(self.clip_norm is None or (real(self.clip_norm)
                                          and self.clip_norm > 0),
-              f"clip_norm must be None or > 0, got {self.clip_norm!r}.")
+              f"clip_norm must be None or a finite number > 0, got "
+              f"{self.clip_norm!r}.")
         check(self.dtype in ("float32", "float64"),
               f"dtype must be 'float32' or 'float64', got {self.dtype!r}.")
         check(not (self.solver == "lbfgs" and self.dropout > 0),
@@ -286,10 +306,20 @@ class BaseLSTMEstimator(BaseEstimator):
         if incremental and self.solver == "lbfgs":
             raise ValueError("partial_fit needs a stochastic solver ('adam', "
                              "'sgd' or 'rmsprop'), not 'lbfgs'.")
+        if not first:
+            self._check_architecture("continue training (warm_start or "
+                                     "partial_fit)")
         seqs, Y, sw = self._validate_data(X, y, sample_weight, reset=first,
                                           classes=classes)
         if first:
             self._initialize(seqs)
+        else:
+            self._apply_training_changes()
+        self._train(seqs, Y, sw, incremental)
+        return self
+
+    def _train(self, seqs, Y, sw, incremental: bool) -> None:
+        """Run the solver; a divergence names the estimator."""
         try:
             if self.solver == "lbfgs":
                 self._fit_lbfgs(seqs, Y, sw)
@@ -298,7 +328,59 @@ class BaseLSTMEstimator(BaseEstimator):
         except DivergenceError as exc:
             raise DivergenceError(
                 f"{type(self).__name__}: {exc}") from None
-        return self
+
+    # ------------------------------------------------------------------
+    # parameters changed since the fit
+
+    #: spec keys named after the constructor parameter that sets them
+    _SPEC_PARAMETERS = {"encoder_sizes": "encoder_units",
+                        "decoder_size": "decoder_units"}
+
+    def _architecture_changes(self) -> list:
+        """``(parameter, fitted value, current value)`` of each architecture
+        parameter changed since the network was built."""
+        fitted = self._spec
+        try:
+            current = self._network_spec(fitted["n_inputs"], fitted["n_outputs"])
+        except (TypeError, ValueError):
+            return [("the architecture parameters", "valid values",
+                     "values that no network can be built from")]
+        changes = []
+        for key, value in fitted.items():
+            if key in _TRAINING_SPEC_KEYS or current.get(key) == value:
+                continue
+            name = self._sizes_param if key == "hidden_sizes" else \
+                self._SPEC_PARAMETERS.get(key, key)
+            changes.append((name, value, current.get(key)))
+        return changes
+
+    def _check_architecture(self, action: str) -> None:
+        """Refuse to ``action`` after architecture parameters changed."""
+        changes = self._architecture_changes()
+        if changes:
+            what = "; ".join(f"{name} was {old!r} at fit and is now {new!r}"
+                             for name, old, new in changes)
+            raise ValueError(
+                f"{type(self).__name__} cannot {action}: {what}. The fitted "
+                "network has the old architecture: set the parameter back, "
+                "or refit from scratch (fit with warm_start=False).")
+
+    def _apply_training_changes(self) -> None:
+        """Rebuild the network around its weights when a training parameter
+        that shapes it (dropout) or the backend changed since it was built."""
+        spec = {**self._spec, **{key: value for key, value in
+                                 self._network_spec(self._spec["n_inputs"],
+                                                    self._spec["n_outputs"]
+                                                    ).items()
+                                 if key in _TRAINING_SPEC_KEYS}}
+        backend = resolve(self.backend)
+        if spec == self._spec and backend.name == self.backend_:
+            return
+        seed = int(self._random_state.randint(np.iinfo(np.int32).max))
+        network = self._make_network(spec, backend, seed)
+        network.set_weights(self.network_.get_weights())
+        self._spec, self.network_, self.backend_ = spec, network, backend.name
+        self._optimizer = None  # its state lived on the old network
 
     def _validate_data(self, X, y, sample_weight, reset, classes=None):
         """Check X, y and sample_weight together; on any error the estimator
@@ -334,8 +416,15 @@ class BaseLSTMEstimator(BaseEstimator):
         self.best_validation_score_ = -np.inf if self.early_stopping else None
         self._no_improvement_count = 0
         self._best_theta = None
+        self._loss_reference = None
+        self._bytes_per_sequence = None
         self.n_iter_ = 0
         self.t_ = 0
+
+    def _optimizer_settings(self) -> tuple:
+        return (self.solver, float(self.learning_rate_init), float(self.momentum),
+                bool(self.nesterovs_momentum), float(self.beta_1),
+                float(self.beta_2), float(self.epsilon))
 
     def _make_optimizer(self):
         backend, lr = self.network_.backend, self.learning_rate_init
@@ -344,6 +433,40 @@ class BaseLSTMEstimator(BaseEstimator):
         if self.solver == "rmsprop":
             return RMSprop(backend, lr, epsilon=self.epsilon)
         return Adam(backend, lr, self.beta_1, self.beta_2, self.epsilon)
+
+    def _current_optimizer(self, incremental: bool):
+        """The optimiser for this call: partial_fit keeps its state (moments,
+        step count) across calls, with the settings of the current
+        parameters; a new solver, or a fit, starts a fresh one."""
+        settings = self._optimizer_settings()
+        if self._optimizer is None or not incremental or \
+                self._optimizer_solver != self.solver:
+            self._optimizer = self._make_optimizer()
+        elif settings != self._optimizer_params:
+            fresh = self._make_optimizer()
+            fresh.state = self._optimizer.state
+            fresh.t = getattr(self._optimizer, "t", 0)
+            self._optimizer = fresh
+        self._optimizer_solver, self._optimizer_params = self.solver, settings
+        return self._optimizer
+
+    def _warn_if_batch_too_large(self, seqs, Y, sw, batch: int) -> None:
+        """A :class:`ResourceWarning` when ``batch`` sequences would take
+        more than :data:`~._memory.WORKSPACE_BUDGET` of buffers."""
+        if self._bytes_per_sequence is None:
+            probe = self._make_network(self._spec, self.network_.backend, 0)
+            probe.share_weights(self.network_)
+            self._bytes_per_sequence = bytes_per_sequence(
+                probe, self._loss, seqs.X, Y, seqs.lengths, sw)
+        need = batch * self._bytes_per_sequence
+        if need > WORKSPACE_BUDGET:
+            warnings.warn(
+                f"{type(self).__name__}: batch_size={batch} (of sequences of "
+                f"{seqs.X.shape[1]} steps) needs about {need / 2**20:,.0f} MiB "
+                f"of buffers, more than the {WORKSPACE_BUDGET / 2**20:.0f} MiB "
+                f"budget; about {chunk_size(self._bytes_per_sequence)} "
+                "sequences per batch fit in it. Lower batch_size unless the "
+                "memory is there.", ResourceWarning, stacklevel=4)
 
     def _fit_stochastic(self, seqs, Y, sw, incremental: bool) -> None:
         X, lengths = seqs.X, seqs.lengths
@@ -371,13 +494,16 @@ class BaseLSTMEstimator(BaseEstimator):
             val = (seqs, val_idx, Y[val_idx], sw[val_idx])
             X, lengths, Y, sw = X[train_idx], lengths[train_idx], Y[train_idx], \
                 sw[train_idx]
-        if self._optimizer is None or not incremental:
-            self._optimizer = self._make_optimizer()
+        optimizer = self._current_optimizer(incremental)
         n = len(X)
         batch = int(np.clip(self.batch_size, 1, n))
+        self._warn_if_batch_too_large(seqs, Y, sw, batch)
         epochs = 1 if incremental else self.max_iter
         bar = tqdm(total=epochs, desc=type(self).__name__, disable=not self.verbose)
         converged = False
+        # the weights after the last whole epoch: what a divergence or an
+        # interruption leaves behind
+        last_good = self.network_.params.theta.copy()
         try:
             for _ in range(epochs):
                 order = self._random_state.permutation(n) if self.shuffle \
@@ -388,15 +514,20 @@ class BaseLSTMEstimator(BaseEstimator):
                     wb = sw[b]
                     if wb.sum() == 0:
                         continue
-                    value = train_step(self.network_, self._loss, self._optimizer,
+                    value = train_step(self.network_, self._loss, optimizer,
                                        X[b], Y[b], lengths[b], wb, self.alpha,
                                        self.clip_norm)
+                    if self._loss_reference is None:
+                        self._loss_reference = value
                     total += value * wb.sum()
                     weight += wb.sum()
+                epoch_loss = float(total / weight)
+                self._check_divergence(epoch_loss)
                 self.n_iter_ += 1
                 self.t_ += n
-                self.loss_curve_.append(float(total / weight))
+                self.loss_curve_.append(epoch_loss)
                 self._update_no_improvement_count(val)
+                last_good[:] = self.network_.params.theta
                 postfix = {"loss": f"{self.loss_curve_[-1]:.4g}"}
                 if val is not None:
                     postfix["val"] = f"{self.validation_scores_[-1]:.4g}"
@@ -406,6 +537,17 @@ class BaseLSTMEstimator(BaseEstimator):
                         self.n_iter_no_change:
                     converged = True
                     break
+        except BaseException as exc:
+            # a divergence, an error or Ctrl-C: back to the last whole epoch,
+            # and a fresh optimiser next time (its state moved on since)
+            self.network_.params.theta[:] = last_good
+            self._optimizer = None
+            if isinstance(exc, DivergenceError):
+                raise DivergenceError(
+                    f"{exc}; the weights are those of the last whole epoch. "
+                    "Lower learning_rate_init, set clip_norm, or scale the "
+                    "data.") from None
+            raise
         finally:
             bar.close()
         if early_stopping and self._best_theta is not None:
@@ -414,7 +556,24 @@ class BaseLSTMEstimator(BaseEstimator):
             warnings.warn(f"{type(self).__name__}: maximum iterations "
                           f"({self.max_iter}) reached and the optimization "
                           "hasn't converged yet.", ConvergenceWarning,
-                          stacklevel=3)
+                          stacklevel=4)
+
+    def _check_divergence(self, loss: float) -> None:
+        """Raise :class:`DivergenceError` for an epoch loss that is not
+        finite or has grown past :data:`DIVERGENCE_FACTOR` times the loss
+        of the first batch."""
+        reference = self._loss_reference
+        if math.isfinite(loss) and not (reference and
+                                        loss > DIVERGENCE_FACTOR * reference):
+            return
+        if math.isfinite(loss):
+            why = (f"its mean loss {loss:.4g} is more than "
+                   f"{DIVERGENCE_FACTOR:g} times the first batch's "
+                   f"({reference:.4g})")
+        else:
+            why = f"its mean loss is {loss}"
+        raise DivergenceError(f"training diverged at epoch {self.n_iter_ + 1}: "
+                              f"{why}")
 
     def _update_no_improvement_count(self, val) -> None:
         """scikit-learn's rule: count epochs without an improvement > tol."""
@@ -444,51 +603,80 @@ class BaseLSTMEstimator(BaseEstimator):
         bar = tqdm(total=self.max_iter, desc=f"{type(self).__name__} (L-BFGS)",
                    disable=not self.verbose)
 
-        def record(*args):
-            self.loss_curve_.append(float(fun.last_loss))
+        accepted = theta0.copy()
+
+        def record(xk):
+            # each accepted iterate becomes the estimator's state, so that an
+            # interruption leaves the weights, n_iter_ and loss_curve_ of the
+            # last whole iteration
+            accepted[:] = xk
+            self.network_.params.set_flat(xk)
+            self.loss_curve_.append(fun.loss_at(xk))
+            self.n_iter_ += 1
+            self.t_ += len(seqs.X)
             bar.set_postfix({"loss": f"{self.loss_curve_[-1]:.4g}"})
             bar.update()
 
+        iterations = self.n_iter_
         try:
             result = minimize(fun, theta0, jac=True, method="L-BFGS-B",
                               callback=record,
                               options={"maxiter": self.max_iter,
                                        "maxfun": 15000, "gtol": self.tol})
-        except DivergenceError:
-            self.network_.params.set_flat(fun.last_theta)
+        except BaseException as exc:
+            self.network_.params.set_flat(accepted)
+            if isinstance(exc, DivergenceError):
+                raise DivergenceError(
+                    f"{exc}; the weights are those of the last L-BFGS "
+                    "iteration. Scale the data or raise alpha.") from None
             raise
         finally:
             bar.close()
+        final = fun.loss_at(result.x)
         self.network_.params.set_flat(result.x)
-        self.n_iter_ += int(result.nit)
-        self.t_ += len(seqs.X) * int(result.nit)
-        final, _ = fun(result.x)
         self.best_loss_ = min(self.best_loss_, final)
-        if not self.loss_curve_:
+        if self.n_iter_ == iterations:
             self.loss_curve_.append(final)
         if result.status == 1:
             warnings.warn(f"{type(self).__name__}: L-BFGS reached max_iter "
                           f"({self.max_iter}) before converging.",
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=4)
+        elif result.status != 0:
+            warnings.warn(f"{type(self).__name__}: L-BFGS stopped abnormally "
+                          f"after {result.nit} iterations at a loss of "
+                          f"{final:.4g}: {_as_text(result.message)} (SciPy's "
+                          f"status {result.status}). Scale the data, or try "
+                          "solver='adam'.", ConvergenceWarning, stacklevel=4)
 
     def _objective(self, network, seqs, Y, sw):
-        """``fun(theta) -> (loss, grad)`` in float64 on the whole data."""
+        """``fun(theta) -> (loss, grad)`` in float64 over the whole data,
+        evaluated in chunks of sequences that keep the buffers within
+        :data:`~._memory.WORKSPACE_BUDGET`."""
+        probe = self._make_network(self._spec, network.backend, 0)
+        probe.share_weights(network)
+        chunk = chunk_size(bytes_per_sequence(probe, self._loss, seqs.X, Y,
+                                              seqs.lengths, sw))
 
         def fun(theta):
             network.params.set_flat(np.asarray(theta, dtype=np.float64))
-            value = loss_and_gradient(network, self._loss, seqs.X, Y,
-                                      seqs.lengths, sw, self.alpha,
-                                      training=False)
-            if not math.isfinite(value) or not np.all(np.isfinite(
-                    network.params.grad)):
+            value, grad = chunked_loss_and_gradient(
+                network, self._loss, seqs.X, Y, seqs.lengths, sw, self.alpha,
+                chunk)
+            if not math.isfinite(value) or not np.all(np.isfinite(grad)):
                 raise DivergenceError(
-                    f"loss or gradient is not finite (loss={value}); the "
-                    "weights are kept from the last finite step.")
+                    f"loss or gradient is not finite (loss={value})")
             fun.last_loss, fun.last_theta = value, np.array(theta, np.float64)
-            return value, np.asarray(network.params.grad, dtype=np.float64).copy()
+            return value, grad
+
+        def loss_at(theta) -> float:
+            """The loss at ``theta``: the last evaluation's when it was there."""
+            if not np.array_equal(theta, fun.last_theta):
+                fun(theta)
+            return float(fun.last_loss)
 
         theta0 = np.asarray(network.params.theta, dtype=np.float64).copy()
         fun.last_loss, fun.last_theta = np.nan, theta0.copy()
+        fun.loss_at, fun.chunk_size = loss_at, chunk
         return fun, theta0
 
     def make_objective(self, X, y, sample_weight=None):
@@ -508,11 +696,15 @@ class BaseLSTMEstimator(BaseEstimator):
 
         ``fun`` works on its own copy of the network: calling it never
         changes this estimator. Dropout is off in ``fun``, so the loss is a
-        deterministic function of ``theta``.
+        deterministic function of ``theta``. It evaluates ``X`` in chunks of
+        sequences (``fun.chunk_size`` of them) whose buffers stay within
+        512 MiB, so its memory does not grow with the number of sequences.
         """
         est = self if hasattr(self, "network_") else copy.deepcopy(self)
         est._validate_hyperparameters()
         fitted = est is self
+        if fitted:
+            self._check_architecture("make an objective")
         seqs, Y, sw = est._objective_data(X, y, sample_weight, reset=not fitted)
         if not fitted:
             est._initialize(seqs)
@@ -528,16 +720,34 @@ class BaseLSTMEstimator(BaseEstimator):
     # ------------------------------------------------------------------
     # prediction
 
+    def _predict_network(self):
+        """The calling thread's network: the fitted weights, its own buffers.
+
+        Layers keep their buffers between calls, so two threads predicting
+        with one network would overwrite each other's; each thread gets a
+        network of its own (built on its first predict, bound to the same
+        weights, dropped with the thread or with ``network_`` at a refit).
+        """
+        check_is_fitted(self, "network_")
+        self._check_architecture("predict")
+        copies = self.network_.thread_copies
+        network = getattr(copies, "network", None)
+        if network is None:
+            network = self._make_network(self._spec, self.network_.backend, 0)
+            network.share_weights(self.network_)
+            copies.network = network
+        return network
+
     def _forward(self, X):
         """Raw network outputs (float64) for ``X``, and the validated X."""
-        check_is_fitted(self, "network_")
+        network = self._predict_network()
         seqs = self._validate_X(X, reset=False)
         chunks = []
         for s in range(0, len(seqs.X), _PREDICT_CHUNK):
             # sequences of equal length go without lengths (the network then
             # skips checking them again: 3.6 us of a ~90 us predict)
             lengths = seqs.lengths[s:s + _PREDICT_CHUNK] if seqs.ragged else None
-            out = self.network_.forward(seqs.X[s:s + _PREDICT_CHUNK], lengths)
+            out = network.forward(seqs.X[s:s + _PREDICT_CHUNK], lengths)
             chunks.append(np.array(out, dtype=np.float64))
         if len(chunks) == 1:
             return chunks[0], seqs

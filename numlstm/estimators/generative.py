@@ -44,7 +44,8 @@ class GenerativeLSTM(BaseLSTMEstimator):
     - a string or a list of strings: a character model (``vocabulary_`` holds
       the characters);
     - a list of integer-token sequences (or a 2-D integer array): a token
-      model over ``n_tokens_`` tokens;
+      model over the ``n_tokens_`` distinct ids it sees (``vocabulary_``;
+      ids need not be consecutive, and ``sample`` returns ids);
     - float sequences, 2-D ``(n, T)`` or 3-D ``(n, T, D)`` or a ragged list:
       a continuous model that predicts the next step with squared error, its
       likelihood a Gaussian whose per-feature variance ``noise_variance_`` is
@@ -68,7 +69,8 @@ class GenerativeLSTM(BaseLSTMEstimator):
     ----------
     kind_ : {'characters', 'tokens', 'continuous'}
     vocabulary_ : ndarray
-        The characters (or token ids) of a discrete model.
+        The characters (or token ids) of a discrete model, sorted; scoring
+        or prompting with one not seen in the fit is an error.
     n_tokens_ : int
         Size of a discrete model's vocabulary.
     n_features_in_ : int
@@ -167,16 +169,23 @@ class GenerativeLSTM(BaseLSTMEstimator):
                                  "must be a list of integer sequences.")
             seqs = [np.asarray(s, dtype=np.int64) for s in X]
             low = min(int(s.min()) for s in seqs)
-            high = max(int(s.max()) for s in seqs)
             if low < 0:
                 raise ValueError(f"tokens must be >= 0, got {low}.")
             if reset:
-                self.n_tokens_ = high + 1
-                self.vocabulary_ = np.arange(self.n_tokens_)
-            elif high >= self.n_tokens_:
-                raise ValueError(f"X contains token {high}, but the model knows "
-                                 f"tokens 0..{self.n_tokens_ - 1}.")
-            return seqs
+                # the ids seen, densely: one sequence [0, 1, 10_000_000]
+                # makes three tokens, not ten million
+                self.vocabulary_ = np.unique(np.concatenate(seqs))
+                self.n_tokens_ = len(self.vocabulary_)
+            codes = [np.searchsorted(self.vocabulary_, s) for s in seqs]
+            known = [self.vocabulary_[np.minimum(c, self.n_tokens_ - 1)] == s
+                     for c, s in zip(codes, seqs, strict=True)]
+            if not all(k.all() for k in known):
+                unseen = np.unique(np.concatenate(
+                    [s[~k] for s, k in zip(seqs, known, strict=True)]))
+                raise ValueError(f"X contains tokens not in the vocabulary "
+                                 f"of the fit (vocabulary_): "
+                                 f"{unseen[:10].tolist()}.")
+            return codes
         if _is_text(X):
             raise ValueError("this model was fitted on float sequences, not "
                              "text.")
@@ -240,13 +249,15 @@ class GenerativeLSTM(BaseLSTMEstimator):
                              "'sgd' or 'rmsprop'), not 'lbfgs'.")
         first = not hasattr(self, "network_") or not (incremental or
                                                       self.warm_start)
+        if not first:
+            self._check_architecture("continue training (warm_start or "
+                                     "partial_fit)")
         seqs, windows, Y, w = self._training_data(X, sample_weight, reset=first)
         if first:
             self._initialize(windows)
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(windows, Y, w)
         else:
-            self._fit_stochastic(windows, Y, w, incremental)
+            self._apply_training_changes()
+        self._train(windows, Y, w, incremental)
         if self.kind_ == "continuous":
             self.noise_variance_ = self._residual_variance(seqs)
         return self
@@ -295,7 +306,8 @@ class GenerativeLSTM(BaseLSTMEstimator):
 
     def _outputs(self, seqs):
         seqs_b, Y = self._batch([self._io(s) for s in seqs])
-        out = np.asarray(self.network_.forward(seqs_b.X, seqs_b.lengths),
+        out = np.asarray(self._predict_network().forward(seqs_b.X,
+                                                         seqs_b.lengths),
                          dtype=np.float64)
         return out, Y, seqs_b.lengths
 
@@ -379,11 +391,12 @@ class GenerativeLSTM(BaseLSTMEstimator):
             raise ValueError(f"temperature must be a finite number > 0, got "
                              f"{temperature!r}.")
         rng = check_random_state(random_state)
-        states, x = self._prime(prompt, n_samples)
+        network = self._predict_network()
+        states, x = self._prime(network, prompt, n_samples)
         width = self._n_step_features if self.kind_ == "continuous" else 1
         out = np.empty((n_samples, length, width))
         for t in range(length):
-            y, states = self.network_.forward_stateful(x, states)
+            y, states = network.forward_stateful(x, states)
             y = np.asarray(y[:, -1], dtype=np.float64)
             out[:, t] = self._draw(y, temperature, rng)
             x = self._next_input(out[:, t])
@@ -391,10 +404,10 @@ class GenerativeLSTM(BaseLSTMEstimator):
             return out
         tokens = out[..., 0].astype(np.int64)
         if self.kind_ == "tokens":
-            return tokens
+            return self.vocabulary_[tokens]
         return ["".join(self.vocabulary_[row]) for row in tokens]
 
-    def _prime(self, prompt, n_samples):
+    def _prime(self, network, prompt, n_samples):
         """LSTM states after the prompt and the input of the first new step."""
         if prompt is None or len(prompt) == 0:
             width = (self._n_step_features if self.kind_ == "continuous"
@@ -409,7 +422,7 @@ class GenerativeLSTM(BaseLSTMEstimator):
             prompt = [prompt]
         seq = self._sequences(prompt, reset=False)[0]
         inputs, _ = self._io(seq)
-        _, states = self.network_.forward_stateful(
+        _, states = network.forward_stateful(
             np.repeat(inputs[None], n_samples, axis=0))
         last = np.repeat(seq[-1:][None], n_samples, axis=0)
         return states, self._next_input(last.reshape(n_samples, -1))

@@ -111,6 +111,10 @@ class ConvBlock(Layer):
         self._shape = (N, dtype)
 
     def forward(self, X, lengths, training=False):
+        step = (*self.spatial, self.in_channels)
+        if X.ndim != 2 + len(step) or X.shape[2:] != step:
+            raise ValueError(f"conv block takes steps of shape {step}, got X "
+                             f"of shape {X.shape}")
         B, T = X.shape[:2]
         N = B * T
         self._workspace(N, X.dtype)
@@ -129,6 +133,10 @@ class ConvBlock(Layer):
 
     def backward(self, dY):
         B, T = dY.shape[:2]
+        if dY.shape != (B, T, *self.pooled.shape[1:]) or B * T != len(self.X):
+            raise ValueError(f"conv block backward needs a gradient of shape "
+                             f"{(*self.X.shape[:1], *self.pooled.shape[1:])} "
+                             f"over (B, T), got {dY.shape}")
         be, w, g = self.backend, self.weights, self.grads
         dY = np.ascontiguousarray(dY).reshape(B * T, *dY.shape[2:])
         unpool = be.maxpool1d_backward if self.ndim == 1 else \
@@ -154,6 +162,9 @@ class FlattenSteps(Layer):
         self.output_size = int(np.prod(self.step_shape))
 
     def forward(self, X, lengths, training=False):
+        if X.shape[2:] != self.step_shape:
+            raise ValueError(f"flatten takes steps of shape {self.step_shape}, "
+                             f"got X of shape {X.shape}")
         return X.reshape(X.shape[0], X.shape[1], self.output_size)
 
     def backward(self, dY):

@@ -119,7 +119,14 @@ class LSTM(Layer):
 
     def forward(self, X, lengths, training=False, h0=None, c0=None):
         """Run the layer; ``h0``/``c0`` default to zeros."""
-        B, T, _ = X.shape
+        B, T, D = X.shape
+        if D != self.input_size:
+            raise ValueError(f"LSTM layer takes {self.input_size} features per "
+                             f"step, got X of shape {X.shape}")
+        for name, state in (("h0", h0), ("c0", c0)):
+            if state is not None and state.shape != (B, self.hidden_size):
+                raise ValueError(f"{name} must have shape {(B, self.hidden_size)}"
+                                 f" for X of shape {X.shape}, got {state.shape}")
         self._workspace(B, T, X.dtype)
         self.X, self.lengths = X, lengths
         self.c0 = self.zero_state if c0 is None else c0
@@ -137,6 +144,15 @@ class LSTM(Layer):
         Consumes the gates cached by :meth:`forward` (their gradients take
         their place): each backward needs a forward of its own.
         """
+        expected = (self.H_out if self.return_sequences else self.h_n).shape
+        if dY.shape != expected:
+            raise ValueError(f"LSTM backward needs a gradient of shape "
+                             f"{expected} (the last forward's output), got "
+                             f"{dY.shape}")
+        for name, state in (("dh_n", dh_n), ("dc_n", dc_n)):
+            if state is not None and state.shape != self.h_n.shape:
+                raise ValueError(f"{name} must have shape {self.h_n.shape}, "
+                                 f"got {state.shape}")
         if self.return_sequences:
             dH_out = dY
             dh_n = self.zero_state if dh_n is None else dh_n
@@ -182,6 +198,9 @@ class Dense(Layer):
         self.weights["b"][...] = 0.0
 
     def forward(self, X, lengths, training=False):
+        if X.shape[-1] != self.input_size:
+            raise ValueError(f"Dense layer takes {self.input_size} inputs, got "
+                             f"X of shape {X.shape}")
         lead = X.shape[:-1]
         X2 = X.reshape(-1, self.input_size)
         out = self.backend.empty((X2.shape[0], self.output_size), X.dtype)
@@ -190,6 +209,9 @@ class Dense(Layer):
         return out.reshape(*lead, self.output_size)
 
     def backward(self, dY):
+        if dY.shape != (*self.lead, self.output_size):
+            raise ValueError(f"Dense backward needs a gradient of shape "
+                             f"{(*self.lead, self.output_size)}, got {dY.shape}")
         dY2 = dY.reshape(-1, self.output_size)
         dX = self.backend.empty(self.X2.shape, dY2.dtype)
         self.backend.dense_backward(self.X2, self.weights["W"], dY2, dX,

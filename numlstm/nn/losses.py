@@ -22,9 +22,20 @@ class Loss:
     def __call__(self, backend, y_pred, y_true, weights):
         K = y_pred.shape[-1]
         pred2 = y_pred.reshape(-1, K)
+        target_shape = y_pred.shape if self.target_dtype is None \
+            else y_pred.shape[:-1]
+        if np.shape(y_true) != target_shape:
+            raise ValueError(f"targets of shape {np.shape(y_true)} do not fit "
+                             f"the network's outputs of shape {y_pred.shape}: "
+                             f"{type(self).__name__} needs targets of shape "
+                             f"{target_shape}")
+        if np.shape(weights) != y_pred.shape[:-1]:
+            raise ValueError(f"row weights of shape {np.shape(weights)} do not "
+                             f"fit the outputs of shape {y_pred.shape}")
         if self.target_dtype is None:
             true = backend.asarray(y_true, y_pred.dtype).reshape(-1, K)
         else:
+            self.check_labels(np.asarray(y_true), K)
             true = backend.asarray(y_true, self.target_dtype).reshape(-1)
         w = backend.asarray(weights, y_pred.dtype).reshape(-1)
         grad = backend.empty(pred2.shape, y_pred.dtype)
@@ -43,6 +54,15 @@ class SoftmaxCrossEntropy(Loss):
 
     kernel = "softmax_cross_entropy"
     target_dtype = np.int64
+
+    @staticmethod
+    def check_labels(labels, n_classes: int) -> None:
+        """Class indices must lie in ``0..n_classes - 1`` (the kernel indexes
+        the outputs by them)."""
+        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+            raise ValueError(f"class indices must lie in 0..{n_classes - 1} "
+                             f"(the network's {n_classes} outputs), got "
+                             f"{labels.min()}..{labels.max()}")
 
 
 class SigmoidBinaryCrossEntropy(Loss):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import numpy as np
@@ -101,6 +102,39 @@ class Network:
         if X.ndim >= 3:
             lengths = self.check_lengths(lengths, X.shape[0], X.shape[1])
         return X, lengths
+
+    @property
+    def thread_copies(self) -> threading.local:
+        """Per-thread storage for copies of this network (see
+        :meth:`share_weights`), dropped with the network."""
+        copies = self.__dict__.get("_thread_copies")
+        if copies is None:  # setdefault: one object even if threads race here
+            copies = self.__dict__.setdefault("_thread_copies", threading.local())
+        return copies
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_thread_copies", None)  # per-thread buffers do not travel
+        return state
+
+    def share_weights(self, other: Network) -> None:
+        """Use ``other``'s weights (a network of the same layout) from now on.
+
+        Every layer is bound to ``other.params``, so the two networks compute
+        with one set of weights while each keeps its own buffers: a network
+        per thread, say, predicting concurrently.
+        """
+        if other.params.shapes != self.params.shapes or \
+                other.params.dtype != self.params.dtype:
+            raise ValueError("share_weights needs a network of the same weight "
+                             "layout and dtype")
+        self.params = other.params
+        for prefix, layer in zip(self.prefixes, self.layers, strict=True):
+            names = layer.param_shapes()
+            layer.bind(self.backend,
+                       {n: other.params.views[f"{prefix}.{n}"] for n in names},
+                       {n: other.params.grad_views[f"{prefix}.{n}"]
+                        for n in names})
 
     def get_weights(self) -> dict:
         """A copy of every weight, canonical name -> array, in layout order."""

@@ -30,9 +30,24 @@ def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
     batch size. ``training=False`` turns dropout off, which makes the loss a
     deterministic function of the weights.
     """
+    value, _ = _data_loss_and_gradient(network, loss, X, y, lengths,
+                                       sample_weight, training)
+    if alpha:
+        sw = np.ones(len(X)) if sample_weight is None else sample_weight
+        value += _add_l2(network, alpha / float(np.sum(sw)))
+    return value
+
+
+def _data_loss_and_gradient(network, loss, X, y, lengths, sample_weight,
+                            training):
+    """The data term of :func:`loss_and_gradient` and the sum of the row
+    weights it is the weighted mean over."""
     X, lengths = network.prepare_input(X, lengths)
     n = X.shape[0]
     sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight)
+    if sw.shape != (n,):
+        raise ValueError(f"sample_weight has shape {sw.shape}, but X holds {n} "
+                         "sequences")
     out = network.forward(X, lengths, training=training, targets=y)
     if out.ndim == 3:
         weights = sequence_weights(sw, network.output_lengths(lengths, out),
@@ -41,9 +56,43 @@ def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
         weights = sw
     value, grad = loss(network.backend, out, y, weights)
     network.backward(grad)
+    return value, float(np.sum(weights))
+
+
+def chunked_loss_and_gradient(network, loss, X, y, lengths, sample_weight,
+                              alpha: float, chunk_size: int):
+    """:func:`loss_and_gradient` without dropout over all of ``X``, computed
+    ``chunk_size`` sequences at a time; returns ``(loss, grad)``, both float64.
+
+    The loss is a weighted mean over rows, so the whole data's loss and
+    gradient are the chunks' ones weighted by their share of the row weights:
+    memory is that of one chunk, whatever the number of sequences.
+    """
+    n = len(X)
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight)
+    total_value, total_weight = 0.0, 0.0
+    total_grad = np.zeros(network.params.size)
+    for start in range(0, n, int(chunk_size)):
+        part = slice(start, start + int(chunk_size))
+        if not np.any(sw[part] > 0):
+            continue  # nothing to learn there (and a zero-weight mean is 0/0)
+        value, weight = _data_loss_and_gradient(
+            network, loss, X[part], y[part],
+            None if lengths is None else lengths[part], sw[part], False)
+        total_value += value * weight
+        total_weight += weight
+        total_grad += weight * network.backend.to_host(network.params.grad)
+    value = total_value / total_weight
+    total_grad /= total_weight
     if alpha:
-        value += _add_l2(network, alpha / float(np.sum(sw)))
-    return value
+        scale = alpha / float(np.sum(sw))
+        for name, w in network.params.views.items():
+            if w.ndim >= 2:
+                host = np.asarray(network.backend.to_host(w), dtype=np.float64)
+                value += 0.5 * scale * float(np.sum(host ** 2))
+                start = network.params.offsets[name]
+                total_grad[start:start + host.size] += scale * host.ravel()
+    return value, total_grad
 
 
 def _add_l2(network, alpha: float) -> float:
@@ -74,9 +123,7 @@ def train_step(network, loss, optimizer, X, y, lengths=None,
         norm = network.backend.clip_grad_norm(grad, clip_norm)
     if not (math.isfinite(value) and math.isfinite(norm)):
         raise DivergenceError(
-            f"training diverged: loss={value}, gradient norm={norm}; the "
-            "weights are those before this step. Lower learning_rate_init, "
-            "set clip_norm, or scale the data.")
+            f"training diverged: loss={value}, gradient norm={norm}")
     theta, backup = network.params.theta, network.params.backup
     backup[:] = theta
     optimizer.step(theta, grad)
@@ -84,6 +131,5 @@ def train_step(network, loss, optimizer, X, y, lengths=None,
         theta[:] = backup
         raise DivergenceError(
             f"training diverged: the update overflowed (loss={value}, gradient "
-            f"norm={norm}); the weights are those before this step. Lower "
-            "learning_rate_init, set clip_norm, or scale the data.")
+            f"norm={norm})")
     return value
