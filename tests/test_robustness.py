@@ -499,3 +499,12 @@ def test_network_refuses_shapes_its_kernels_would_trust():
         lstm.forward(np.zeros((2, 4, 3), np.float32), np.full(2, 4),
                      h0=np.zeros((3, 5), np.float32))
 
+
+
+def test_lbfgs_without_progress_warns():
+    # targets of scale 1e17: L-BFGS "converges" at once at a loss of ~1e34
+    X, Y = data(n=32)
+    model = VanillaLSTMRegressor(units=4, solver="lbfgs", max_iter=20,
+                                 random_state=0)
+    with pytest.warns(ConvergenceWarning, match="without reducing the loss"):
+        model.fit(X, Y[:, -1] * 1e17)

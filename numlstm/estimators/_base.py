@@ -641,12 +641,15 @@ class BaseLSTMEstimator(BaseEstimator):
             warnings.warn(f"{type(self).__name__}: L-BFGS reached max_iter "
                           f"({self.max_iter}) before converging.",
                           ConvergenceWarning, stacklevel=4)
-        elif result.status != 0:
-            warnings.warn(f"{type(self).__name__}: L-BFGS stopped abnormally "
-                          f"after {result.nit} iterations at a loss of "
-                          f"{final:.4g}: {_as_text(result.message)} (SciPy's "
-                          f"status {result.status}). Scale the data, or try "
-                          "solver='adam'.", ConvergenceWarning, stacklevel=4)
+        elif result.status != 0 or final > (1 - 1e-3) * fun.first_loss:
+            how = "abnormally" if result.status != 0 else \
+                f"without reducing the loss (it was {fun.first_loss:.4g})"
+            warnings.warn(f"{type(self).__name__}: L-BFGS stopped {how} after "
+                          f"{result.nit} iterations at a loss of {final:.4g}: "
+                          f"{_as_text(result.message)} (SciPy's status "
+                          f"{result.status}). Scale the data (the targets, "
+                          "say), or try solver='adam'.", ConvergenceWarning,
+                          stacklevel=4)
 
     def _objective(self, network, seqs, Y, sw):
         """``fun(theta) -> (loss, grad)`` in float64 over the whole data,
@@ -665,6 +668,8 @@ class BaseLSTMEstimator(BaseEstimator):
             if not math.isfinite(value) or not np.all(np.isfinite(grad)):
                 raise DivergenceError(
                     f"loss or gradient is not finite (loss={value})")
+            if fun.first_loss is None:
+                fun.first_loss = value
             fun.last_loss, fun.last_theta = value, np.array(theta, np.float64)
             return value, grad
 
@@ -676,7 +681,7 @@ class BaseLSTMEstimator(BaseEstimator):
 
         theta0 = np.asarray(network.params.theta, dtype=np.float64).copy()
         fun.last_loss, fun.last_theta = np.nan, theta0.copy()
-        fun.loss_at, fun.chunk_size = loss_at, chunk
+        fun.loss_at, fun.chunk_size, fun.first_loss = loss_at, chunk, None
         return fun, theta0
 
     def make_objective(self, X, y, sample_weight=None):
