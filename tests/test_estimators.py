@@ -302,7 +302,7 @@ BAD_FIT = {
     "X-ragged-nan": (make_ragged(lengths=(3, 4) * 8, seed=2)[:15]
                      + [np.full((2, 2), np.nan)], None, {}, r"X\[15\].*NaN"),
     "X-ragged-empty-element": ([np.zeros((3, 2))] * 15 + [np.zeros((0, 2))],
-                               None, {}, "0 sample"),
+                               None, {}, r"X\[15\] is an empty sequence"),
     "X-empty-list": ([], np.zeros(0), {}, "."),
     "y-short": (X0, "short", {}, "16 samples but y has 15"),
     "y-None": (X0, "none", {}, "y is None|requires y"),

@@ -77,6 +77,10 @@ def resolve(name: str = "auto"):
     key = name.lower()
     if key == "auto":
         key = "cpu"
+    if key == "cuda" and key not in _LOADERS:
+        raise ValueError(
+            f"backend {name!r}: the CUDA backend is not implemented yet "
+            "(it is planned); use 'cpu' or 'auto'.")
     if key not in _LOADERS or not _is_available(key):
         raise ValueError(
             f"unknown or unavailable backend {name!r}; available on this "

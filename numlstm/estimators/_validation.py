@@ -15,6 +15,7 @@ Accepted ``X``:
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,80 @@ class Sequences:
         return self.kind == "ragged"
 
 
+#: the accepted forms of ``X``, for the messages
+_SEQUENCE_FORMS = ("(n_samples, n_timesteps[, n_features]) or a list of 2-D "
+                   "arrays (n_timesteps_i, n_features)")
+_STEP_SEQUENCE_FORMS = ("(n, T), (n, T, L), (n, T, L, C), (n, T, H, W, C) or "
+                        "a list of per-sequence arrays (T_i, ...)")
+
+
+def _refuse_non_sequences(X, name: str, forms: str) -> None:
+    """Raise a clear ValueError for inputs that are no batch of sequences at
+    all (None, a scalar, a string, an empty list, a string or complex array);
+    check_array would turn None into ``nan`` and print whole arrays."""
+    def refuse(what):
+        raise ValueError(f"{name} must be an array of sequences, {forms}; "
+                         f"got {what}.")
+
+    if X is None:
+        refuse("None")
+    if isinstance(X, (str, bytes)):
+        refuse("a string; only GenerativeLSTM takes text")
+    if isinstance(X, (numbers.Number, np.generic)) or (
+            isinstance(X, np.ndarray) and X.ndim == 0):
+        refuse(f"the scalar {X!r}")
+    if isinstance(X, (list, tuple)):
+        if len(X) == 0:
+            refuse(f"an empty {type(X).__name__}")
+        if any(isinstance(x, (str, bytes)) for x in X):
+            refuse("a list of strings; only GenerativeLSTM takes text")
+        if any(x is None for x in X):
+            refuse("a list holding None")
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        if dtype.kind in "USa":
+            refuse(f"an array of strings (dtype {dtype}); sequences must be "
+                   "numbers")
+        if dtype.kind == "c":
+            _refuse_complex(name, dtype)
+
+
+def _refuse_complex(name, dtype) -> None:
+    # keeps scikit-learn's words, which its estimator checks look for
+    raise ValueError(f"Complex data not supported: {name} has dtype {dtype}; "
+                     "pass real and imaginary parts as separate features.")
+
+
+def _check_array(X, dtype, name, **kwargs) -> np.ndarray:
+    """scikit-learn's check_array, with shorter messages for strings and
+    complex values inside lists or object arrays."""
+    try:
+        return check_array(X, dtype=dtype, input_name=name, **kwargs)
+    except ValueError as exc:
+        text = str(exc)
+        if text.startswith("Complex data not supported"):
+            _refuse_complex(name, "complex")
+        if text.startswith("could not convert string to float"):
+            raise ValueError(f"{name} must hold numbers, not strings: "
+                             f"{text}.") from None
+        if "inhomogeneous" in text:
+            raise ValueError(
+                f"{name} cannot be read as an array: its elements have "
+                "different shapes (every time step needs the same number of "
+                "features; a ragged batch is a list of per-sequence arrays). "
+                f"numpy: {text}") from None
+        raise
+
+
+def _check_sequence_length(x, name: str) -> None:
+    if x.ndim == 0:
+        raise ValueError(f"{name} must be a sequence (n_timesteps[, ...]); "
+                         f"got the scalar {x.item()!r}.")
+    if len(x) == 0:
+        raise ValueError(f"{name} is an empty sequence (shape {x.shape}): "
+                         "every sequence needs at least one time step.")
+
+
 def _is_ragged_list(X) -> bool:
     if not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
@@ -43,7 +118,11 @@ def _is_ragged_list(X) -> bool:
     first = X[0]
     if not hasattr(first, "__len__") or isinstance(first, str):
         return False
-    elems = [np.asarray(x) if not isinstance(x, np.ndarray) else x for x in X]
+    try:
+        elems = [np.asarray(x) if not isinstance(x, np.ndarray) else x
+                 for x in X]
+    except ValueError:  # an element numpy cannot stack: check_array says so
+        return False
     if any(e.ndim == 2 for e in elems):
         return True
     return len({len(e) for e in elems if e.ndim == 1}) > 1
@@ -67,10 +146,11 @@ def check_sequences(X, dtype, name: str = "X") -> Sequences:
     if sparse.issparse(X):
         raise ValueError(f"sparse input is not supported: {name} must be a "
                          "dense array of sequences (use X.toarray()).")
+    _refuse_non_sequences(X, name, _SEQUENCE_FORMS)
     if _is_ragged_list(X):
         return _check_ragged(X, dtype, name)
-    X = check_array(X, dtype=dtype, allow_nd=True, ensure_min_samples=1,
-                    ensure_min_features=1, input_name=name)
+    X = _check_array(X, dtype, name, allow_nd=True, ensure_min_samples=1,
+                     ensure_min_features=1)
     if X.ndim == 2:
         return Sequences(np.ascontiguousarray(X[:, :, None]),
                          np.full(len(X), X.shape[1], np.int64), "table")
@@ -96,6 +176,16 @@ def pad_sequences(seqs):
     return out, lengths
 
 
+def _is_ragged_step_list(X) -> bool:
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    try:
+        return all(np.ndim(x) >= 1 for x in X) and \
+            len({np.shape(x)[0] for x in X}) > 1
+    except ValueError:  # an element numpy cannot stack: check_array says so
+        return False
+
+
 def check_step_sequences(X, dtype, name: str = "X") -> Sequences:
     """Validate sequences whose steps are signals or images.
 
@@ -107,10 +197,14 @@ def check_step_sequences(X, dtype, name: str = "X") -> Sequences:
     if sparse.issparse(X):
         raise ValueError(f"sparse input is not supported: {name} must be a "
                          "dense array of sequences.")
-    if isinstance(X, (list, tuple)) and len(X) and all(
-            np.ndim(x) >= 1 for x in X) and len({np.shape(x)[0] for x in X}) > 1:
-        seqs = [check_array(x, dtype=dtype, allow_nd=True, ensure_2d=False,
-                            input_name=f"{name}[{k}]") for k, x in enumerate(X)]
+    _refuse_non_sequences(X, name, _STEP_SEQUENCE_FORMS)
+    if _is_ragged_step_list(X):
+        seqs = []
+        for k, x in enumerate(X):
+            x = _check_array(x, dtype, f"{name}[{k}]", allow_nd=True,
+                             ensure_2d=False, ensure_min_samples=0)
+            _check_sequence_length(x, f"{name}[{k}]")
+            seqs.append(x)
         steps = {x.shape[1:] for x in seqs}
         if len(steps) > 1:
             raise ValueError(f"the sequences of the ragged {name} have different "
@@ -118,17 +212,20 @@ def check_step_sequences(X, dtype, name: str = "X") -> Sequences:
         out, lengths = pad_sequences(seqs)
         kind = "ragged"
     else:
-        out = check_array(X, dtype=dtype, allow_nd=True, ensure_min_samples=1,
-                          ensure_min_features=1, input_name=name)
+        out = _check_array(X, dtype, name, allow_nd=True, ensure_min_samples=1,
+                           ensure_min_features=1)
         lengths = np.full(len(out), out.shape[1], np.int64)
         kind = "table" if out.ndim == 2 else "array"
+    if out.ndim > 1 and out.shape[1] == 0:
+        raise ValueError(f"{name} has shape {out.shape}: sequences need at "
+                         "least one time step.")
     if out.ndim == 2:
         out = out[:, :, None, None]
     elif out.ndim == 3:
         out = out[..., None]
     if out.ndim > 5:
         raise ValueError(f"{name} must be (n, T), (n, T, L), (n, T, L, C) or "
-                         f"(n, T, H, W, C); got {out.ndim}-D steps of shape "
+                         f"(n, T, H, W, C); got a {out.ndim}-D array of shape "
                          f"{out.shape}.")
     if 0 in out.shape:
         raise ValueError(f"{name} has shape {out.shape}: every axis needs at "
@@ -142,8 +239,9 @@ def _check_ragged(X, dtype, name) -> Sequences:
         if sparse.issparse(x):
             raise ValueError(f"sparse input is not supported: {name}[{k}] is "
                              "sparse.")
-        x = check_array(x, dtype=dtype, ensure_2d=False, ensure_min_samples=1,
-                        input_name=f"{name}[{k}]")
+        x = _check_array(x, dtype, f"{name}[{k}]", ensure_2d=False,
+                         allow_nd=True, ensure_min_samples=0)
+        _check_sequence_length(x, f"{name}[{k}]")
         if x.ndim == 1:
             x = x[:, None]
         if x.ndim != 2:

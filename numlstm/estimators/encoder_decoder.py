@@ -38,6 +38,26 @@ _WEIGHTS = """
 """
 
 
+def _as_target_array(y, dtype=None) -> np.ndarray:
+    """``y`` as one array; a list of output sequences of different lengths
+    raises a ValueError naming them (numpy's own message says only
+    'inhomogeneous shape')."""
+    try:
+        return np.asarray(y, dtype=dtype)
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc) or not isinstance(y, (list, tuple)):
+            raise
+        lengths = sorted({len(v) for v in y if np.ndim(v) >= 1})
+        if len(lengths) > 1:
+            raise ValueError(
+                "every output sequence in y must have the same number of "
+                "steps (n_steps_out, learned from y at fit); got output "
+                f"sequences of lengths {lengths}."
+            ) from None
+        raise ValueError(f"y must be an array (n_samples, n_steps_out"
+                         f"[, n_outputs]) of one shape: {exc}") from None
+
+
 class _EncoderDecoderLSTM(BaseLSTMEstimator):
     _sizes_param = "encoder_units"
 
@@ -80,7 +100,7 @@ class _EncoderDecoderLSTM(BaseLSTMEstimator):
         return True
 
     def _sequence_targets(self, y, seqs, dtype, reset):
-        Y = np.asarray(y, dtype=dtype)
+        Y = _as_target_array(y, dtype)
         check_n_samples(Y, len(seqs.X))
         if reset:
             self._single_step = Y.ndim == 1
@@ -145,7 +165,7 @@ class EncoderDecoderLSTMRegressor(LSTMRegressorMixin, _EncoderDecoderLSTM):
 
 class EncoderDecoderLSTMClassifier(LSTMClassifierMixin, _EncoderDecoderLSTM):
     def _sequence_targets(self, y, seqs, dtype, reset):
-        y = np.asarray(y)
+        y = _as_target_array(y)
         if y.ndim == 2 and y.shape[1] == 1:
             # a column of labels is a one-step output: as 1-D labels
             y = column_or_1d(y, warn=True)
