@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
 import numbers
 import warnings
@@ -70,6 +71,13 @@ TRAINING_PARAMETERS = (
 def _as_text(message) -> str:
     """SciPy's result message (bytes in older versions) as text."""
     return message.decode() if isinstance(message, bytes) else str(message)
+
+
+@functools.cache
+def _architecture_parameters(cls) -> tuple:
+    """The constructor parameters of ``cls`` that are not training ones."""
+    return tuple(name for name in cls._get_param_names()
+                 if name not in TRAINING_PARAMETERS)
 
 
 def training_parameters(values: dict) -> dict:
@@ -356,6 +364,14 @@ class BaseLSTMEstimator(BaseEstimator):
 
     def _check_architecture(self, action: str) -> None:
         """Refuse to ``action`` after architecture parameters changed."""
+        # the parameters as last found unchanged, kept on the network (not
+        # in the estimator's __dict__, which predict must leave as it was):
+        # a predict then costs one tuple comparison, not a network spec
+        values = tuple(tuple(v) if isinstance(v, list) else v
+                       for v in map(self.__dict__.get,
+                                    _architecture_parameters(type(self))))
+        if getattr(self.network_, "checked_parameters", None) == values:
+            return
         changes = self._architecture_changes()
         if changes:
             what = "; ".join(f"{name} was {old!r} at fit and is now {new!r}"
@@ -364,6 +380,7 @@ class BaseLSTMEstimator(BaseEstimator):
                 f"{type(self).__name__} cannot {action}: {what}. The fitted "
                 "network has the old architecture: set the parameter back, "
                 "or refit from scratch (fit with warm_start=False).")
+        self.network_.checked_parameters = values
 
     def _apply_training_changes(self) -> None:
         """Rebuild the network around its weights when a training parameter
