@@ -18,31 +18,43 @@ from ..nn import loss_and_gradient
 #: bytes of buffers one forward and backward may take (512 MiB)
 WORKSPACE_BUDGET = 512 * 2**20
 
-#: sequences in the measuring batch
-_PROBE = 4
+#: sequences in the two measuring batches
+_PROBES = (2, 10)
+
+
+def _peak(network, loss, X, Y, lengths, k) -> int:
+    """Peak bytes traced during one forward and backward of ``k`` sequences."""
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    loss_and_gradient(network, loss, X[:k], Y[:k], lengths[:k], np.ones(k),
+                      training=False)
+    return tracemalloc.get_traced_memory()[1] - before
 
 
 def bytes_per_sequence(network, loss, X, Y, lengths, sample_weight) -> float:
-    """Peak bytes that one forward and backward of ``network`` allocates per
-    sequence of ``X`` (measured with :mod:`tracemalloc` on a few sequences).
+    """Bytes that one forward and backward of ``network`` allocates for each
+    sequence of ``X``, measured with :mod:`tracemalloc`.
 
-    ``network`` should be fresh (no buffers yet): buffers it already holds
-    for that batch shape are not counted.
+    The batch of ``_PROBES[1]`` sequences allocates its buffers afresh after
+    the one of ``_PROBES[0]``; the difference of their peaks over the
+    difference of their sizes is the cost per sequence, without what a call
+    allocates whatever its batch (weight transposes, say). ``network``
+    should be fresh: buffers it already holds for a batch shape are not
+    counted.
     """
-    k = min(len(X), _PROBE)
+    small, large = min(len(X), _PROBES[0]), min(len(X), _PROBES[1])
     tracing = tracemalloc.is_tracing()
     if not tracing:
         tracemalloc.start()
     try:
-        tracemalloc.reset_peak()
-        before = tracemalloc.get_traced_memory()[0]
-        loss_and_gradient(network, loss, X[:k], Y[:k], lengths[:k],
-                          np.ones(k), training=False)
-        peak = tracemalloc.get_traced_memory()[1] - before
+        first = _peak(network, loss, X, Y, lengths, small)
+        second = _peak(network, loss, X, Y, lengths, large)
     finally:
         if not tracing:
             tracemalloc.stop()
-    return max(peak, 1) / k
+    if large > small and second > first:
+        return (second - first) / (large - small)
+    return max(second, 1) / large
 
 
 def chunk_size(per_sequence: float, budget: int = WORKSPACE_BUDGET) -> int:
