@@ -144,6 +144,12 @@ class BaseLSTMEstimator(BaseEstimator):
     #: the constructor parameter that sets the hidden sizes (for messages)
     _sizes_param = "units"
 
+    # fitted state added since the first release: defaults for estimators
+    # pickled before it
+    _loss_reference = None
+    _bytes_per_sequence = None
+    _optimizer_solver = _optimizer_params = None
+
     def _hidden_sizes(self) -> tuple:
         raise NotImplementedError
 
@@ -471,10 +477,10 @@ class BaseLSTMEstimator(BaseEstimator):
         """A :class:`ResourceWarning` when ``batch`` sequences would take
         more than :data:`~._memory.WORKSPACE_BUDGET` of buffers."""
         if self._bytes_per_sequence is None:
-            probe = self._make_network(self._spec, self.network_.backend, 0)
-            probe.share_weights(self.network_)
+            # measured once per network, while it is fresh (on the first fit;
+            # building another network would cost its initialisation)
             self._bytes_per_sequence = bytes_per_sequence(
-                probe, self._loss, seqs.X, Y, seqs.lengths, sw)
+                self.network_, self._loss, seqs.X, Y, seqs.lengths, sw)
         need = batch * self._bytes_per_sequence
         if need > WORKSPACE_BUDGET:
             warnings.warn(
