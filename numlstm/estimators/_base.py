@@ -373,7 +373,7 @@ class BaseLSTMEstimator(BaseEstimator):
         # the parameters as last found unchanged, kept on the network (not
         # in the estimator's __dict__, which predict must leave as it was):
         # a predict then costs one tuple comparison, not a network spec
-        values = tuple(tuple(v) if isinstance(v, list) else v
+        values = tuple(tuple(v) if isinstance(v, (list, np.ndarray)) else v
                        for v in map(self.__dict__.get,
                                     _architecture_parameters(type(self))))
         if getattr(self.network_, "checked_parameters", None) == values:
