@@ -20,41 +20,53 @@ WORKSPACE_BUDGET = 512 * 2**20
 
 #: sequences in the two measuring batches
 _PROBES = (1, 3)
+#: on top of the held buffers: what a call allocates and frees again
+_TRANSIENT_MARGIN = 1.25
 
 
-def _peak(network, loss, X, Y, lengths, k) -> int:
-    """Peak bytes traced during one forward and backward of ``k`` sequences."""
+def _held_and_peak(network, loss, X, Y, lengths, k) -> tuple:
+    """Traced bytes held after, and the peak above the start of, one forward
+    and backward of ``k`` sequences."""
     tracemalloc.reset_peak()
     before = tracemalloc.get_traced_memory()[0]
     loss_and_gradient(network, loss, X[:k], Y[:k], lengths[:k], np.ones(k),
                       training=False)
-    return tracemalloc.get_traced_memory()[1] - before
+    held, peak = tracemalloc.get_traced_memory()
+    return held, peak - before
 
 
 def bytes_per_sequence(network, loss, X, Y, lengths, sample_weight) -> float:
     """Bytes that one forward and backward of ``network`` allocates for each
     sequence of ``X``, measured with :mod:`tracemalloc`.
 
-    The batch of ``_PROBES[1]`` sequences allocates its buffers afresh after
-    the one of ``_PROBES[0]``; the difference of their peaks over the
-    difference of their sizes is the cost per sequence, without what a call
-    allocates whatever its batch (weight transposes, say). ``network``
-    should be fresh: buffers it already holds for a batch shape are not
-    counted.
+    After an untraced call, batches of ``_PROBES[0]`` and then
+    ``_PROBES[1]`` sequences each replace the network's buffers: the growth
+    of the bytes held from one to the other, over the growth of the batch,
+    is what the buffers cost per sequence (without what a call allocates
+    whatever its batch, such as weight transposes), and
+    ``_TRANSIENT_MARGIN`` adds what a call allocates and frees again (the
+    loss gradient, a layer's input gradient).
+    ``network`` should be fresh: buffers it already holds for a batch shape
+    are not counted.
     """
     small, large = min(len(X), _PROBES[0]), min(len(X), _PROBES[1])
+    # one untraced call first: on a cold cache it compiles the kernels, and
+    # Numba's compiler under tracemalloc runs about twice as slowly
+    loss_and_gradient(network, loss, X[:large], Y[:large], lengths[:large],
+                      np.ones(large), training=False)
     tracing = tracemalloc.is_tracing()
     if not tracing:
         tracemalloc.start()
     try:
-        first = _peak(network, loss, X, Y, lengths, small)
-        second = _peak(network, loss, X, Y, lengths, large)
+        held_small, _ = _held_and_peak(network, loss, X, Y, lengths, small)
+        held_large, peak = _held_and_peak(network, loss, X, Y, lengths, large)
     finally:
         if not tracing:
             tracemalloc.stop()
-    if large > small and second > first:
-        return (second - first) / (large - small)
-    return max(second, 1) / large
+    if large == small:
+        return max(peak, 1) / large
+    buffers = (held_large - held_small) / (large - small)
+    return max(_TRANSIENT_MARGIN * buffers, 1.0)
 
 
 def chunk_size(per_sequence: float, budget: int = WORKSPACE_BUDGET) -> int:
