@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import math
 import numbers
 import warnings
@@ -40,6 +39,7 @@ from ..nn import (
     train_step,
 )
 from ..nn.training import chunked_loss_and_gradient
+from ._changes import ParameterChangesMixin
 from ._memory import WORKSPACE_BUDGET, bytes_per_sequence, chunk_size
 from ._validation import (
     check_fit_sample_weight,
@@ -54,9 +54,6 @@ _PREDICT_CHUNK = 2048
 #: an epoch whose mean loss exceeds this many times the loss of the fit's
 #: first batch (before any update) has diverged
 DIVERGENCE_FACTOR = 1e4
-#: keys of the network spec that training may change between fits: the
-#: network is rebuilt around the same weights (dropout layers hold none)
-_TRAINING_SPEC_KEYS = ("dropout",)
 
 
 #: the constructor parameters every estimator shares (stored by the base)
@@ -71,13 +68,6 @@ TRAINING_PARAMETERS = (
 def _as_text(message) -> str:
     """SciPy's result message (bytes in older versions) as text."""
     return message.decode() if isinstance(message, bytes) else str(message)
-
-
-@functools.cache
-def _architecture_parameters(cls) -> tuple:
-    """The constructor parameters of ``cls`` that are not training ones."""
-    return tuple(name for name in cls._get_param_names()
-                 if name not in TRAINING_PARAMETERS)
 
 
 def training_parameters(values: dict) -> dict:
@@ -104,7 +94,7 @@ class UnitsOrLayerSizes:
         return as_sizes(self.hidden_layer_sizes)
 
 
-class BaseLSTMEstimator(BaseEstimator):
+class BaseLSTMEstimator(ParameterChangesMixin, BaseEstimator):
     """Shared machinery of the LSTM estimators (not for direct use)."""
 
     def __init__(self, *, solver="adam",
@@ -342,68 +332,6 @@ class BaseLSTMEstimator(BaseEstimator):
         except DivergenceError as exc:
             raise DivergenceError(
                 f"{type(self).__name__}: {exc}") from None
-
-    # ------------------------------------------------------------------
-    # parameters changed since the fit
-
-    #: spec keys named after the constructor parameter that sets them
-    _SPEC_PARAMETERS = {"encoder_sizes": "encoder_units",
-                        "decoder_size": "decoder_units"}
-
-    def _architecture_changes(self) -> list:
-        """``(parameter, fitted value, current value)`` of each architecture
-        parameter changed since the network was built."""
-        fitted = self._spec
-        try:
-            current = self._network_spec(fitted["n_inputs"], fitted["n_outputs"])
-        except (TypeError, ValueError):
-            return [("the architecture parameters", "valid values",
-                     "values that no network can be built from")]
-        changes = []
-        for key, value in fitted.items():
-            if key in _TRAINING_SPEC_KEYS or current.get(key) == value:
-                continue
-            name = self._sizes_param if key == "hidden_sizes" else \
-                self._SPEC_PARAMETERS.get(key, key)
-            changes.append((name, value, current.get(key)))
-        return changes
-
-    def _check_architecture(self, action: str) -> None:
-        """Refuse to ``action`` after architecture parameters changed."""
-        # the parameters as last found unchanged, kept on the network (not
-        # in the estimator's __dict__, which predict must leave as it was):
-        # a predict then costs one tuple comparison, not a network spec
-        values = tuple(tuple(v) if isinstance(v, (list, np.ndarray)) else v
-                       for v in map(self.__dict__.get,
-                                    _architecture_parameters(type(self))))
-        if getattr(self.network_, "checked_parameters", None) == values:
-            return
-        changes = self._architecture_changes()
-        if changes:
-            what = "; ".join(f"{name} was {old!r} at fit and is now {new!r}"
-                             for name, old, new in changes)
-            raise ValueError(
-                f"{type(self).__name__} cannot {action}: {what}. The fitted "
-                "network has the old architecture: set the parameter back, "
-                "or refit from scratch (fit with warm_start=False).")
-        self.network_.checked_parameters = values
-
-    def _apply_training_changes(self) -> None:
-        """Rebuild the network around its weights when a training parameter
-        that shapes it (dropout) or the backend changed since it was built."""
-        spec = {**self._spec, **{key: value for key, value in
-                                 self._network_spec(self._spec["n_inputs"],
-                                                    self._spec["n_outputs"]
-                                                    ).items()
-                                 if key in _TRAINING_SPEC_KEYS}}
-        backend = resolve(self.backend)
-        if spec == self._spec and backend.name == self.backend_:
-            return
-        seed = int(self._random_state.randint(np.iinfo(np.int32).max))
-        network = self._make_network(spec, backend, seed)
-        network.set_weights(self.network_.get_weights())
-        self._spec, self.network_, self.backend_ = spec, network, backend.name
-        self._optimizer = None  # its state lived on the old network
 
     def _validate_data(self, X, y, sample_weight, reset, classes=None):
         """Check X, y and sample_weight together; on any error the estimator

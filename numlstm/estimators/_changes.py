@@ -1,0 +1,94 @@
+"""Parameters changed with ``set_params`` after a fit.
+
+Architecture parameters shape the fitted network: once it exists, a
+warm start, ``partial_fit``, predict or ``make_objective`` with other values
+is refused with a ValueError naming them (scikit-learn refuses a
+warm-started MLP whose shape no longer matches). Training parameters take
+effect on the next call; ``dropout`` and the backend rebuild the network
+around the same weights.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..backends import resolve
+
+#: keys of the network spec that training may change between fits: the
+#: network is rebuilt around the same weights (dropout layers hold none)
+_TRAINING_SPEC_KEYS = ("dropout",)
+
+
+@functools.cache
+def _architecture_parameters(cls) -> tuple:
+    """The constructor parameters of ``cls`` that are not training ones."""
+    from ._base import TRAINING_PARAMETERS  # the base imports this module
+
+    return tuple(name for name in cls._get_param_names()
+                 if name not in TRAINING_PARAMETERS)
+
+
+class ParameterChangesMixin:
+    """Checks of the parameters against the fitted network (needs
+    ``_spec``, ``_network_spec``, ``_make_network``, ``network_``)."""
+
+    #: spec keys named after the constructor parameter that sets them
+    _SPEC_PARAMETERS = {"encoder_sizes": "encoder_units",
+                        "decoder_size": "decoder_units"}
+
+    def _architecture_changes(self) -> list:
+        """``(parameter, fitted value, current value)`` of each architecture
+        parameter changed since the network was built."""
+        fitted = self._spec
+        try:
+            current = self._network_spec(fitted["n_inputs"], fitted["n_outputs"])
+        except (TypeError, ValueError):
+            return [("the architecture parameters", "valid values",
+                     "values that no network can be built from")]
+        changes = []
+        for key, value in fitted.items():
+            if key in _TRAINING_SPEC_KEYS or current.get(key) == value:
+                continue
+            name = self._sizes_param if key == "hidden_sizes" else \
+                self._SPEC_PARAMETERS.get(key, key)
+            changes.append((name, value, current.get(key)))
+        return changes
+
+    def _check_architecture(self, action: str) -> None:
+        """Refuse to ``action`` after architecture parameters changed."""
+        # the parameters as last found unchanged, kept on the network (not
+        # in the estimator's __dict__, which predict must leave as it was):
+        # a predict then costs one tuple comparison, not a network spec
+        values = tuple(tuple(v) if isinstance(v, (list, np.ndarray)) else v
+                       for v in map(self.__dict__.get,
+                                    _architecture_parameters(type(self))))
+        if getattr(self.network_, "checked_parameters", None) == values:
+            return
+        changes = self._architecture_changes()
+        if changes:
+            what = "; ".join(f"{name} was {old!r} at fit and is now {new!r}"
+                             for name, old, new in changes)
+            raise ValueError(
+                f"{type(self).__name__} cannot {action}: {what}. The fitted "
+                "network has the old architecture: set the parameter back, "
+                "or refit from scratch (fit with warm_start=False).")
+        self.network_.checked_parameters = values
+
+    def _apply_training_changes(self) -> None:
+        """Rebuild the network around its weights when a training parameter
+        that shapes it (dropout) or the backend changed since it was built."""
+        spec = {**self._spec, **{key: value for key, value in
+                                 self._network_spec(self._spec["n_inputs"],
+                                                    self._spec["n_outputs"]
+                                                    ).items()
+                                 if key in _TRAINING_SPEC_KEYS}}
+        backend = resolve(self.backend)
+        if spec == self._spec and backend.name == self.backend_:
+            return
+        seed = int(self._random_state.randint(np.iinfo(np.int32).max))
+        network = self._make_network(spec, backend, seed)
+        network.set_weights(self.network_.get_weights())
+        self._spec, self.network_, self.backend_ = spec, network, backend.name
+        self._optimizer = None  # its state lived on the old network
