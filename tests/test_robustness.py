@@ -16,6 +16,8 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import numlstm.estimators._base as base
+import numlstm.estimators._lbfgs as lbfgs
+import numlstm.estimators._memory as memory
 from numlstm import (
     BidirectionalLSTMClassifier,
     DivergenceError,
@@ -370,7 +372,7 @@ def test_interrupted_lbfgs_keeps_a_consistent_state(monkeypatch):
     model = VanillaLSTMRegressor(units=3, solver="lbfgs", max_iter=50,
                                  random_state=0)
     calls = {"n": 0}
-    real = base.chunked_loss_and_gradient
+    real = lbfgs.chunked_loss_and_gradient
 
     def interrupted(*args):
         calls["n"] += 1
@@ -378,11 +380,11 @@ def test_interrupted_lbfgs_keeps_a_consistent_state(monkeypatch):
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(base, "chunked_loss_and_gradient", interrupted)
+    monkeypatch.setattr(lbfgs, "chunked_loss_and_gradient", interrupted)
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, Y[:, -1])
     assert model.n_iter_ == len(model.loss_curve_) > 0
-    monkeypatch.setattr(base, "chunked_loss_and_gradient", real)
+    monkeypatch.setattr(lbfgs, "chunked_loss_and_gradient", real)
     fun, theta = model.make_objective(X, Y[:, -1])
     assert fun(theta)[0] == pytest.approx(model.loss_curve_[-1], rel=1e-6)
 
@@ -447,7 +449,7 @@ def test_objective_chunks_hold_memory_to_the_budget(monkeypatch):
     fun, theta = model.make_objective(X, Y[:, -1])
     whole = fun(theta)
     assert fun.chunk_size >= 40  # a few KiB per sequence: one chunk
-    monkeypatch.setattr(base, "chunk_size", lambda per_sequence: 3)
+    monkeypatch.setattr(lbfgs, "chunk_size", lambda per_sequence: 3)
     fun3, _ = model.make_objective(X, Y[:, -1])
     assert fun3.chunk_size == 3
     value, grad = fun3(theta)
@@ -457,7 +459,7 @@ def test_objective_chunks_hold_memory_to_the_budget(monkeypatch):
 
 def test_batch_over_the_budget_warns_with_its_size(monkeypatch):
     X, Y = data(n=40)
-    monkeypatch.setattr(base, "WORKSPACE_BUDGET", 1000)
+    monkeypatch.setattr(memory, "WORKSPACE_BUDGET", 1000)
     model = VanillaLSTMRegressor(units=4, max_iter=1, batch_size=40,
                                  random_state=0)
     with pytest.warns(ResourceWarning, match=r"batch_size=40 .* MiB"):

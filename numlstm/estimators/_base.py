@@ -11,7 +11,6 @@ classifier mixins in :mod:`._outputs`).
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import numbers
 import warnings
@@ -29,18 +28,15 @@ from tqdm.auto import tqdm
 from ..backends import resolve
 from ..nn import (
     LSTM,
-    SGD,
-    Adam,
     Dense,
     DivergenceError,
     Dropout,
-    RMSprop,
     Sequential,
     train_step,
 )
-from ..nn.training import chunked_loss_and_gradient
 from ._changes import ParameterChangesMixin
-from ._memory import WORKSPACE_BUDGET, bytes_per_sequence, chunk_size
+from ._lbfgs import LBFGSMixin
+from ._memory import bytes_per_sequence, warn_if_batch_too_large
 from ._validation import (
     check_fit_sample_weight,
     check_sequences,
@@ -63,11 +59,6 @@ TRAINING_PARAMETERS = (
     "alpha", "momentum", "nesterovs_momentum", "beta_1", "beta_2", "epsilon",
     "clip_norm", "dropout", "random_state", "verbose", "warm_start",
     "backend", "dtype")
-
-
-def _as_text(message) -> str:
-    """SciPy's result message (bytes in older versions) as text."""
-    return message.decode() if isinstance(message, bytes) else str(message)
 
 
 def training_parameters(values: dict) -> dict:
@@ -94,7 +85,7 @@ class UnitsOrLayerSizes:
         return as_sizes(self.hidden_layer_sizes)
 
 
-class BaseLSTMEstimator(ParameterChangesMixin, BaseEstimator):
+class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
     """Shared machinery of the LSTM estimators (not for direct use)."""
 
     def __init__(self, *, solver="adam",
@@ -372,52 +363,14 @@ class BaseLSTMEstimator(ParameterChangesMixin, BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
 
-    def _optimizer_settings(self) -> tuple:
-        return (self.solver, float(self.learning_rate_init), float(self.momentum),
-                bool(self.nesterovs_momentum), float(self.beta_1),
-                float(self.beta_2), float(self.epsilon))
-
-    def _make_optimizer(self):
-        backend, lr = self.network_.backend, self.learning_rate_init
-        if self.solver == "sgd":
-            return SGD(backend, lr, self.momentum, self.nesterovs_momentum)
-        if self.solver == "rmsprop":
-            return RMSprop(backend, lr, epsilon=self.epsilon)
-        return Adam(backend, lr, self.beta_1, self.beta_2, self.epsilon)
-
-    def _current_optimizer(self, incremental: bool):
-        """The optimiser for this call: partial_fit keeps its state (moments,
-        step count) across calls, with the settings of the current
-        parameters; a new solver, or a fit, starts a fresh one."""
-        settings = self._optimizer_settings()
-        if self._optimizer is None or not incremental or \
-                self._optimizer_solver != self.solver:
-            self._optimizer = self._make_optimizer()
-        elif settings != self._optimizer_params:
-            fresh = self._make_optimizer()
-            fresh.state = self._optimizer.state
-            fresh.t = getattr(self._optimizer, "t", 0)
-            self._optimizer = fresh
-        self._optimizer_solver, self._optimizer_params = self.solver, settings
-        return self._optimizer
-
     def _warn_if_batch_too_large(self, seqs, Y, sw, batch: int) -> None:
-        """A :class:`ResourceWarning` when ``batch`` sequences would take
-        more than :data:`~._memory.WORKSPACE_BUDGET` of buffers."""
         if self._bytes_per_sequence is None:
             # measured once per network, while it is fresh (on the first fit;
             # building another network would cost its initialisation)
             self._bytes_per_sequence = bytes_per_sequence(
                 self.network_, self._loss, seqs.X, Y, seqs.lengths, sw)
-        need = batch * self._bytes_per_sequence
-        if need > WORKSPACE_BUDGET:
-            warnings.warn(
-                f"{type(self).__name__}: batch_size={batch} (of sequences of "
-                f"{seqs.X.shape[1]} steps) needs about {need / 2**20:,.0f} MiB "
-                f"of buffers, more than the {WORKSPACE_BUDGET / 2**20:.0f} MiB "
-                f"budget; about {chunk_size(self._bytes_per_sequence)} "
-                "sequences per batch fit in it. Lower batch_size unless the "
-                "memory is there.", ResourceWarning, stacklevel=4)
+        warn_if_batch_too_large(type(self).__name__, batch, seqs.X.shape[1],
+                                self._bytes_per_sequence)
 
     def _fit_stochastic(self, seqs, Y, sw, incremental: bool) -> None:
         X, lengths = seqs.X, seqs.lengths
@@ -546,132 +499,6 @@ class BaseLSTMEstimator(ParameterChangesMixin, BaseEstimator):
             else:
                 self._no_improvement_count = 0
         self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
-
-    def _fit_lbfgs(self, seqs, Y, sw) -> None:
-        from scipy.optimize import minimize  # 0.15-0.25 s: only when used
-
-        fun, theta0 = self._objective(self.network_, seqs, Y, sw)
-        bar = tqdm(total=self.max_iter, desc=f"{type(self).__name__} (L-BFGS)",
-                   disable=not self.verbose)
-
-        accepted = theta0.copy()
-
-        def record(xk):
-            # each accepted iterate becomes the estimator's state, so that an
-            # interruption leaves the weights, n_iter_ and loss_curve_ of the
-            # last whole iteration
-            accepted[:] = xk
-            self.network_.params.set_flat(xk)
-            self.loss_curve_.append(fun.loss_at(xk))
-            self.n_iter_ += 1
-            self.t_ += len(seqs.X)
-            bar.set_postfix({"loss": f"{self.loss_curve_[-1]:.4g}"})
-            bar.update()
-
-        iterations = self.n_iter_
-        try:
-            result = minimize(fun, theta0, jac=True, method="L-BFGS-B",
-                              callback=record,
-                              options={"maxiter": self.max_iter,
-                                       "maxfun": 15000, "gtol": self.tol})
-        except BaseException as exc:
-            self.network_.params.set_flat(accepted)
-            if isinstance(exc, DivergenceError):
-                raise DivergenceError(
-                    f"{exc}; the weights are those of the last L-BFGS "
-                    "iteration. Scale the data or raise alpha.") from None
-            raise
-        finally:
-            bar.close()
-        final = fun.loss_at(result.x)
-        self.network_.params.set_flat(result.x)
-        self.best_loss_ = min(self.best_loss_, final)
-        if self.n_iter_ == iterations:
-            self.loss_curve_.append(final)
-        if result.status == 1:
-            warnings.warn(f"{type(self).__name__}: L-BFGS reached max_iter "
-                          f"({self.max_iter}) before converging.",
-                          ConvergenceWarning, stacklevel=4)
-        elif result.status != 0 or final > (1 - 1e-3) * fun.first_loss:
-            how = "abnormally" if result.status != 0 else \
-                f"without reducing the loss (it was {fun.first_loss:.4g})"
-            warnings.warn(f"{type(self).__name__}: L-BFGS stopped {how} after "
-                          f"{result.nit} iterations at a loss of {final:.4g}: "
-                          f"{_as_text(result.message)} (SciPy's status "
-                          f"{result.status}). Scale the data (the targets, "
-                          "say), or try solver='adam'.", ConvergenceWarning,
-                          stacklevel=4)
-
-    def _objective(self, network, seqs, Y, sw):
-        """``fun(theta) -> (loss, grad)`` in float64 over the whole data,
-        evaluated in chunks of sequences that keep the buffers within
-        :data:`~._memory.WORKSPACE_BUDGET`."""
-        probe = self._make_network(self._spec, network.backend, 0)
-        probe.share_weights(network)
-        chunk = chunk_size(bytes_per_sequence(probe, self._loss, seqs.X, Y,
-                                              seqs.lengths, sw))
-
-        def fun(theta):
-            network.params.set_flat(np.asarray(theta, dtype=np.float64))
-            value, grad = chunked_loss_and_gradient(
-                network, self._loss, seqs.X, Y, seqs.lengths, sw, self.alpha,
-                chunk)
-            if not math.isfinite(value) or not np.all(np.isfinite(grad)):
-                raise DivergenceError(
-                    f"loss or gradient is not finite (loss={value})")
-            if fun.first_loss is None:
-                fun.first_loss = value
-            fun.last_loss, fun.last_theta = value, np.array(theta, np.float64)
-            return value, grad
-
-        def loss_at(theta) -> float:
-            """The loss at ``theta``: the last evaluation's when it was there."""
-            if not np.array_equal(theta, fun.last_theta):
-                fun(theta)
-            return float(fun.last_loss)
-
-        theta0 = np.asarray(network.params.theta, dtype=np.float64).copy()
-        fun.last_loss, fun.last_theta = np.nan, theta0.copy()
-        fun.loss_at, fun.chunk_size, fun.first_loss = loss_at, chunk, None
-        return fun, theta0
-
-    def make_objective(self, X, y, sample_weight=None):
-        """The training loss as a function of the flat weight vector.
-
-        Returns
-        -------
-        fun : callable
-            ``fun(theta) -> (loss, grad)``, both float64, ready for
-            ``scipy.optimize.minimize(fun, theta0, jac=True)``. The loss is
-            the one ``fit`` minimises (mean squared error or mean
-            cross-entropy, plus the ``alpha`` term) on all of ``X``.
-        theta0 : ndarray
-            The current weights (the initial ones if not fitted): the
-            concatenation of the :meth:`get_weights` arrays, in that dict's
-            order, each raveled in C order.
-
-        ``fun`` works on its own copy of the network: calling it never
-        changes this estimator. Dropout is off in ``fun``, so the loss is a
-        deterministic function of ``theta``. It evaluates ``X`` in chunks of
-        sequences (``fun.chunk_size`` of them) whose buffers stay within
-        512 MiB, so its memory does not grow with the number of sequences.
-        """
-        est = self if hasattr(self, "network_") else copy.deepcopy(self)
-        est._validate_hyperparameters()
-        fitted = est is self
-        if fitted:
-            self._check_architecture("make an objective")
-        seqs, Y, sw = est._objective_data(X, y, sample_weight, reset=not fitted)
-        if not fitted:
-            est._initialize(seqs)
-        network = est._make_network(est._spec, est.network_.backend, 0)
-        network.params.theta[:] = est.network_.params.theta
-        return est._objective(network, seqs, Y, sw)
-
-    def _objective_data(self, X, y, sample_weight, reset):
-        """The ``(sequences, targets, weights)`` that :meth:`make_objective`
-        puts into the loss (what ``fit`` trains on)."""
-        return self._validate_data(X, y, sample_weight, reset=reset)
 
     # ------------------------------------------------------------------
     # prediction

@@ -4,8 +4,9 @@ Architecture parameters shape the fitted network: once it exists, a
 warm start, ``partial_fit``, predict or ``make_objective`` with other values
 is refused with a ValueError naming them (scikit-learn refuses a
 warm-started MLP whose shape no longer matches). Training parameters take
-effect on the next call; ``dropout`` and the backend rebuild the network
-around the same weights.
+effect on the next call: the optimiser keeps its state with the new
+settings, and ``dropout`` and the backend rebuild the network around the
+same weights.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import functools
 import numpy as np
 
 from ..backends import resolve
+from ..nn import SGD, Adam, RMSprop
 
 #: keys of the network spec that training may change between fits: the
 #: network is rebuilt around the same weights (dropout layers hold none)
@@ -92,3 +94,32 @@ class ParameterChangesMixin:
         network.set_weights(self.network_.get_weights())
         self._spec, self.network_, self.backend_ = spec, network, backend.name
         self._optimizer = None  # its state lived on the old network
+
+    def _optimizer_settings(self) -> tuple:
+        return (self.solver, float(self.learning_rate_init), float(self.momentum),
+                bool(self.nesterovs_momentum), float(self.beta_1),
+                float(self.beta_2), float(self.epsilon))
+
+    def _make_optimizer(self):
+        backend, lr = self.network_.backend, self.learning_rate_init
+        if self.solver == "sgd":
+            return SGD(backend, lr, self.momentum, self.nesterovs_momentum)
+        if self.solver == "rmsprop":
+            return RMSprop(backend, lr, epsilon=self.epsilon)
+        return Adam(backend, lr, self.beta_1, self.beta_2, self.epsilon)
+
+    def _current_optimizer(self, incremental: bool):
+        """The optimiser for this call: partial_fit keeps its state (moments,
+        step count) across calls, with the settings of the current
+        parameters; a new solver, or a fit, starts a fresh one."""
+        settings = self._optimizer_settings()
+        if self._optimizer is None or not incremental or \
+                self._optimizer_solver != self.solver:
+            self._optimizer = self._make_optimizer()
+        elif settings != self._optimizer_params:
+            fresh = self._make_optimizer()
+            fresh.state = self._optimizer.state
+            fresh.t = getattr(self._optimizer, "t", 0)
+            self._optimizer = fresh
+        self._optimizer_solver, self._optimizer_params = self.solver, settings
+        return self._optimizer

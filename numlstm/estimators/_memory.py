@@ -10,6 +10,7 @@ chunks add up to the same loss and gradient).
 from __future__ import annotations
 
 import tracemalloc
+import warnings
 
 import numpy as np
 
@@ -69,6 +70,22 @@ def bytes_per_sequence(network, loss, X, Y, lengths, sample_weight) -> float:
     return max(_TRANSIENT_MARGIN * buffers, 1.0)
 
 
-def chunk_size(per_sequence: float, budget: int = WORKSPACE_BUDGET) -> int:
-    """Sequences per chunk that keep a forward and backward within ``budget``."""
-    return max(1, int(budget // per_sequence))
+def chunk_size(per_sequence: float) -> int:
+    """Sequences per chunk that keep a forward and backward within
+    :data:`WORKSPACE_BUDGET`."""
+    return max(1, int(WORKSPACE_BUDGET // per_sequence))
+
+
+def warn_if_batch_too_large(owner: str, batch: int, n_steps: int,
+                            per_sequence: float) -> None:
+    """A :class:`ResourceWarning` when ``batch`` sequences would take more
+    than :data:`WORKSPACE_BUDGET` of buffers."""
+    need = batch * per_sequence
+    if need > WORKSPACE_BUDGET:
+        warnings.warn(
+            f"{owner}: batch_size={batch} (of sequences of {n_steps} steps) "
+            f"needs about {need / 2**20:,.0f} MiB of buffers, more than the "
+            f"{WORKSPACE_BUDGET / 2**20:.0f} MiB budget; about "
+            f"{chunk_size(per_sequence)} sequences per batch fit in it. Lower "
+            "batch_size unless the memory is there.", ResourceWarning,
+            stacklevel=6)
