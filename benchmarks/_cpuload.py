@@ -1,6 +1,6 @@
 """How busy other processes keep the CPUs, for benchmarks on shared machines.
 
-The code lives in :mod:`numlstm._machine` (``numlstm bench`` uses it too);
+The code lives in :mod:`numlstm.bench.machine` (``numlstm bench`` uses it too);
 this module puts the checkout on ``sys.path`` and re-exports it for the
 scripts next to it.
 """
@@ -15,6 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from numlstm._machine import OtherCPU, wait_for_quiet  # noqa: E402
+from numlstm.bench.machine import OtherCPU, wait_for_quiet  # noqa: E402
 
 __all__ = ["OtherCPU", "wait_for_quiet"]

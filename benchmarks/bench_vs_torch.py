@@ -39,15 +39,14 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from numlstm._machine import (  # noqa: E402
+from numlstm.bench.machine import (  # noqa: E402
     OtherCPU,
     machine_lines,
     numlstm_blas_threads,
-    settle,
     sgemm_peak,
-    time_median,
     wait_for_quiet,
 )
+from numlstm.bench.timer import settle, time_median  # noqa: E402
 from numlstm.nn import LSTM, Sequential  # noqa: E402
 
 try:

@@ -3,21 +3,22 @@
 import numpy as np
 import pytest
 
-from numlstm.backends import KERNEL_NAMES, available_backends, resolve
+from numlstm.backends import CONTRACT_NAMES, available_backends, resolve
 
 
 @pytest.mark.parametrize("name", ["auto", "cpu", "CPU"])
 def test_resolve_exposes_every_kernel(name):
     be = resolve(name)
-    missing = [k for k in KERNEL_NAMES if not callable(getattr(be, k, None))]
+    missing = [k for k in CONTRACT_NAMES if not callable(getattr(be, k, None))]
     assert missing == []
     assert be.name == "cpu"
 
 
-def test_kernel_names_are_unique_and_complete():
-    assert len(set(KERNEL_NAMES)) == len(KERNEL_NAMES)
-    for k in ("lstm_forward", "lstm_backward", "clip_grad_norm", "to_host"):
-        assert k in KERNEL_NAMES
+def test_contract_names_are_unique_and_complete():
+    assert len(set(CONTRACT_NAMES)) == len(CONTRACT_NAMES)
+    for k in ("lstm_forward", "lstm_backward", "clip_grad_norm", "to_host",
+              "lstm_gate_grad_width", "take_rows", "step_guard"):
+        assert k in CONTRACT_NAMES
 
 
 @pytest.mark.parametrize("name", ["cuda", "nope", "", 3, None])

@@ -20,7 +20,7 @@ import reference
 from sklearn.exceptions import ConvergenceWarning
 
 from numlstm import StackedLSTMRegressor, VanillaLSTMRegressor, bench
-from numlstm._machine import OtherCPU, machine_lines
+from numlstm.bench.machine import OtherCPU, machine_lines
 from numlstm.cli import main
 
 REPO = Path(__file__).resolve().parent.parent

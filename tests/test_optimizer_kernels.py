@@ -5,7 +5,9 @@ import math
 import numpy as np
 import pytest
 import reference as ref
-from helpers import BE, DTYPES, assert_close
+from helpers import DTYPES, assert_close
+
+from numlstm.backends.cpu import optimizers
 
 N_PARAMS = 11
 N_STEPS = 5
@@ -34,7 +36,7 @@ def test_sgd_step_matches_textbook(momentum, nesterov, dtype):
     lr = 0.1
     tol = OPT_TOL[np.dtype(dtype)]
     for g in grads:
-        BE.sgd_step(theta, g, velocity, lr, momentum, nesterov)
+        optimizers.sgd_step(theta, g, velocity, lr, momentum, nesterov)
         want_theta, want_vel = ref.sgd_step(want_theta, g, want_vel, lr,
                                             momentum, nesterov)
         assert theta.dtype == dtype and velocity.dtype == dtype
@@ -51,7 +53,7 @@ def test_nesterov_differs_from_plain_momentum():
         theta, grads = _problem(np.float64, 2)
         velocity = np.zeros_like(theta)
         for g in grads:
-            BE.sgd_step(theta, g, velocity, 0.1, 0.9, nesterov)
+            optimizers.sgd_step(theta, g, velocity, 0.1, 0.9, nesterov)
         thetas.append(theta)
     assert np.abs(thetas[0] - thetas[1]).max() > 1e-3
 
@@ -65,7 +67,7 @@ def test_adam_step_matches_textbook(dtype):
     hp = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
     tol = OPT_TOL[np.dtype(dtype)]
     for step, g in enumerate(grads, start=1):
-        BE.adam_step(theta, g, m, v, step, hp["lr"], hp["beta1"], hp["beta2"],
+        optimizers.adam_step(theta, g, m, v, step, hp["lr"], hp["beta1"], hp["beta2"],
                      hp["eps"])
         want = ref.adam_step(*want[:1], g, *want[1:], step, **hp)
         for name, got, exp in zip(("theta", "m", "v"), (theta, m, v), want,
@@ -75,7 +77,7 @@ def test_adam_step_matches_textbook(dtype):
     # First step of Adam moves every parameter by ~lr against its gradient.
     theta0, grads0 = _problem(np.float64, 3)
     t1 = theta0.copy()
-    BE.adam_step(t1, grads0[0], np.zeros(N_PARAMS), np.zeros(N_PARAMS), 1,
+    optimizers.adam_step(t1, grads0[0], np.zeros(N_PARAMS), np.zeros(N_PARAMS), 1,
                  hp["lr"], hp["beta1"], hp["beta2"], hp["eps"])
     np.testing.assert_allclose(t1 - theta0, -hp["lr"] * np.sign(grads0[0]),
                                rtol=1e-6)
@@ -89,7 +91,7 @@ def test_rmsprop_step_matches_textbook(dtype):
     lr, rho, eps = 0.01, 0.9, 1e-8
     tol = OPT_TOL[np.dtype(dtype)]
     for g in grads:
-        BE.rmsprop_step(theta, g, sq, lr, rho, eps)
+        optimizers.rmsprop_step(theta, g, sq, lr, rho, eps)
         want_theta, want_sq = ref.rmsprop_step(want_theta, g, want_sq, lr, rho,
                                                eps)
         assert theta.dtype == dtype and sq.dtype == dtype
@@ -104,7 +106,7 @@ def test_rmsprop_step_matches_textbook(dtype):
 def test_global_norm_matches_numpy(size, dtype):
     rng = np.random.default_rng(size)
     g = rng.normal(scale=3.0, size=size).astype(dtype)
-    norm = BE.global_norm(g)
+    norm = optimizers.global_norm(g)
     want = np.linalg.norm(g.astype(np.float64))
     assert isinstance(norm, float)
     # Accumulated in float64 even for float32 gradients (products are exact).
@@ -112,7 +114,7 @@ def test_global_norm_matches_numpy(size, dtype):
 
 
 def test_global_norm_of_zeros_is_zero():
-    assert BE.global_norm(np.zeros(5)) == 0.0
+    assert optimizers.global_norm(np.zeros(5)) == 0.0
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -121,7 +123,7 @@ def test_clip_grad_norm_scales_down_when_above(dtype):
     before = g.copy()
     pre = np.linalg.norm(before.astype(np.float64))
     max_norm = 1.5
-    ret = BE.clip_grad_norm(g, max_norm)
+    ret = optimizers.clip_grad_norm(g, max_norm)
     rtol = 1e-12 if dtype == np.float64 else 1e-6
     assert abs(ret - pre) <= rtol * pre  # the norm before clipping
     after = np.linalg.norm(g.astype(np.float64))
@@ -134,12 +136,12 @@ def test_clip_grad_norm_scales_down_when_above(dtype):
 def test_clip_grad_norm_leaves_small_gradient_untouched(dtype):
     g = np.random.default_rng(6).normal(size=20).astype(dtype)
     before = g.copy()
-    ret = BE.clip_grad_norm(g, 100.0)
+    ret = optimizers.clip_grad_norm(g, 100.0)
     np.testing.assert_array_equal(g, before)
     rtol = 1e-12 if dtype == np.float64 else 1e-6
     assert abs(ret - np.linalg.norm(before.astype(np.float64))) <= rtol * ret
     # A norm exactly at the limit is not "above" it either.
-    ret2 = BE.clip_grad_norm(g, BE.global_norm(g))
+    ret2 = optimizers.clip_grad_norm(g, optimizers.global_norm(g))
     np.testing.assert_array_equal(g, before)
     assert ret2 == ret
 
@@ -150,7 +152,7 @@ def test_clip_grad_norm_non_finite_untouched(bad, dtype):
     g = np.random.default_rng(7).normal(scale=10.0, size=20).astype(dtype)
     g[3] = bad
     before = g.copy()
-    ret = BE.clip_grad_norm(g, 1.0)
+    ret = optimizers.clip_grad_norm(g, 1.0)
     assert not math.isfinite(ret)
     if np.isnan(bad):
         assert math.isnan(ret)
@@ -164,9 +166,9 @@ def test_global_norm_float32_squares_do_not_overflow():
     # the norm is accumulated in float64, so it is finite and exact.
     g = np.array([3e19, 4e19, 0.0], np.float32)
     want = np.linalg.norm(g.astype(np.float64))
-    norm = BE.global_norm(g)
+    norm = optimizers.global_norm(g)
     assert math.isfinite(norm)
     assert abs(norm - want) <= 1e-12 * want
-    ret = BE.clip_grad_norm(g, 1.0)
+    ret = optimizers.clip_grad_norm(g, 1.0)
     assert abs(ret - want) <= 1e-12 * want
     np.testing.assert_allclose(g, [0.6, 0.8, 0.0], rtol=1e-6)

@@ -42,100 +42,101 @@ def _data(seed=0, n=24, T=7, D=3):
     return X, ragged, y, rng
 
 
-def case_vanilla(dtype):
+def case_vanilla(dtype, backend):
     X, ragged, y, rng = _data()
     m = VanillaLSTMRegressor(units=6, max_iter=3, batch_size=8, random_state=0,
-                             dtype=dtype).fit(ragged, y)
+                             dtype=dtype, backend=backend).fit(ragged, y)
     m.partial_fit(ragged, y)
     return m, m.predict(ragged)
 
 
-def case_vanilla_lbfgs(dtype):
+def case_vanilla_lbfgs(dtype, backend):
     X, _, y, _ = _data(1)
     m = VanillaLSTMRegressor(units=5, solver="lbfgs", max_iter=6, alpha=1e-3,
-                             random_state=0, dtype=dtype).fit(X, y)
+                             random_state=0, dtype=dtype, backend=backend).fit(X, y)
     return m, m.predict(X)
 
 
-def case_vanilla_sequences_early(dtype):
+def case_vanilla_sequences_early(dtype, backend):
     X, _, y, rng = _data(2)
     Y = np.cumsum(X[:, :, :1], axis=1)
     sw = rng.uniform(0.5, 2.0, size=len(X))
     m = VanillaLSTMRegressor(units=4, return_sequences=True, max_iter=4,
                              early_stopping=True, validation_fraction=0.25,
                              n_iter_no_change=1, batch_size=6, random_state=3,
-                             dtype=dtype).fit(X, Y, sample_weight=sw)
+                             dtype=dtype, backend=backend).fit(X, Y, sample_weight=sw)
     return m, m.predict(X)
 
 
-def case_stacked_dropout(dtype):
+def case_stacked_dropout(dtype, backend):
     X, ragged, y, _ = _data(3)
     labels = (y > 0).astype(int) + (y > 1)
     m = StackedLSTMClassifier(hidden_layer_sizes=(6, 4), dropout=0.2,
                               solver="sgd", learning_rate_init=0.05,
                               max_iter=3, batch_size=5, random_state=1,
-                              dtype=dtype).fit(ragged, labels)
+                              dtype=dtype, backend=backend).fit(ragged, labels)
     return m, m.predict_proba(ragged)
 
 
-def case_bidirectional(dtype):
+def case_bidirectional(dtype, backend):
     X, ragged, y, _ = _data(4)
     m = BidirectionalLSTMRegressor(units=4, merge_mode="mul", max_iter=3,
                                    batch_size=8, random_state=0,
-                                   dtype=dtype).fit(ragged, y)
+                                   dtype=dtype, backend=backend).fit(ragged, y)
     return m, m.predict(ragged)
 
 
-def case_bidirectional_steps(dtype):
+def case_bidirectional_steps(dtype, backend):
     X, ragged, _, _ = _data(5)
     labels = [(s[:, 0] > 0).astype(int) for s in ragged]
     m = BidirectionalLSTMClassifier(units=4, merge_mode="concat",
                                     return_sequences=True, solver="rmsprop",
                                     max_iter=3, batch_size=8, random_state=0,
-                                    dtype=dtype).fit(ragged, labels)
+                                    dtype=dtype, backend=backend).fit(ragged, labels)
     return m, np.concatenate(m.predict_proba(ragged))
 
 
-def case_encoder_decoder(dtype):
+def case_encoder_decoder(dtype, backend):
     X, _, _, _ = _data(6)
     Y = X[:, :3, :2][:, ::-1]
     m = EncoderDecoderLSTMRegressor(6, 6, decoder="teacher_forcing",
                                     max_iter=3, batch_size=8, random_state=0,
-                                    dtype=dtype).fit(X, Y)
+                                    dtype=dtype, backend=backend).fit(X, Y)
     return m, m.predict(X)
 
 
-def case_encoder_decoder_classes(dtype):
+def case_encoder_decoder_classes(dtype, backend):
     X, _, _, _ = _data(7)
     Y = (X[:, :4, 0] > 0).astype(int) + (X[:, :4, 1] > 0)
     m = EncoderDecoderLSTMClassifier((5, 4), 4, decoder="repeat", dropout=0.1,
                                      max_iter=3, batch_size=8, random_state=0,
-                                     dtype=dtype).fit(X, Y)
+                                     dtype=dtype, backend=backend).fit(X, Y)
     return m, m.predict_proba(X)
 
 
-def case_cnn_lstm(dtype):
+def case_cnn_lstm(dtype, backend):
     rng = np.random.default_rng(8)
     X = rng.normal(size=(12, 4, 6, 6, 1))
     y = X[:, :, :3].mean(axis=(1, 2, 3, 4))
     m = CNNLSTMRegressor(filters=(3,), kernel_size=3,
                          pool_size=2, units=5, max_iter=3, batch_size=4,
-                         random_state=0, dtype=dtype).fit(X, y)
+                         random_state=0, dtype=dtype, backend=backend).fit(X, y)
     return m, m.predict(X)
 
 
-def case_generative(dtype):
+def case_generative(dtype, backend):
     text = "the quick brown fox jumps over the lazy dog " * 4
     m = GenerativeLSTM((8,), sequence_length=6, max_iter=2, batch_size=8,
-                       random_state=0, dtype=dtype).fit(text)
+                       random_state=0, dtype=dtype, backend=backend).fit(text)
     sample = m.sample(2, length=12, prompt="the ", random_state=0)
     codes = np.array([[ord(c) for c in s] for s in sample], dtype=np.float64)
     return m, np.concatenate([codes.ravel(), [m.score(text)]])
 
 
-def case_objective(dtype):
+def case_objective(dtype, backend):
     X, ragged, y, _ = _data(9)
-    m = VanillaLSTMRegressor(units=4, alpha=1e-2, random_state=0, dtype=dtype)
+    m = VanillaLSTMRegressor(units=4, alpha=1e-2, random_state=0,
+                             dtype=dtype, backend=backend)
     fun, theta0 = m.make_objective(ragged, y)
     value, grad = fun(theta0)
     return m, np.concatenate([[value], grad])
@@ -145,8 +146,8 @@ CASES = {name[5:]: fn for name, fn in globals().copy().items()
          if name.startswith("case_")}
 
 
-def _run(name, dtype):
-    model, out = CASES[name](dtype)
+def _run(name, dtype, backend="cpu"):
+    model, out = CASES[name](dtype, backend)
     weights = model.get_weights() if hasattr(model, "network_") else {}
     return {f"{name}/{dtype}/{k}": np.asarray(v) for k, v in weights.items()} \
         | {f"{name}/{dtype}/out": np.asarray(out)}

@@ -29,6 +29,7 @@ from numlstm.nn import (
     Dense,
     Dropout,
     MeanSquaredError,
+    SequenceData,
     Sequential,
     SoftmaxCrossEntropy,
 )
@@ -397,11 +398,11 @@ def test_interrupted_epoch_restores_the_last_whole_epoch(monkeypatch):
     calls = {"n": 0}
     real = base.train_step
 
-    def interrupted(*args):
+    def interrupted(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 6:  # the second batch of the second epoch
             raise KeyboardInterrupt
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(base, "train_step", interrupted)
     with pytest.raises(KeyboardInterrupt):
@@ -435,9 +436,10 @@ def test_chunked_loss_and_gradient_equals_the_whole_batch(per_step):
     value = loss_and_gradient(net, MeanSquaredError(), X, Y, lengths, sw,
                               alpha=0.3, training=False)
     grad = net.params.grad.copy()
+    data = SequenceData(net.backend, X, Y, lengths, sw, net.dtype)
     for chunk in (1, 3, 4, 11, 100):
-        v, g = chunked_loss_and_gradient(net, MeanSquaredError(), X, Y,
-                                         lengths, sw, 0.3, chunk)
+        v, g = chunked_loss_and_gradient(net, MeanSquaredError(), data, 0.3,
+                                         chunk)
         assert v == pytest.approx(value, rel=1e-12)
         np.testing.assert_allclose(g, grad, rtol=1e-10, atol=1e-14)
 

@@ -2,33 +2,68 @@
 
 Everything above this package (``numlstm.nn``, the estimators) reaches the
 kernels only through the object :func:`resolve` returns, never by importing a
-kernel module.
+kernel module. What that object provides is written down in
+:class:`Backend` (:mod:`._contract`); :func:`register_backend` adds one.
 """
 
 from __future__ import annotations
 
-#: The names every backend object exposes (its contract, checked by the tests).
-KERNEL_NAMES = (
-    "lstm_forward", "lstm_backward", "dense_forward", "dense_backward",
-    "conv1d_forward", "conv1d_backward", "conv2d_forward", "conv2d_backward",
-    "relu_forward", "relu_backward", "maxpool1d_forward", "maxpool1d_backward",
-    "maxpool2d_forward", "maxpool2d_backward",
-    "matmul_into", "sigmoid", "tanh", "log_softmax",
-    "mse_loss", "softmax_cross_entropy", "sigmoid_binary_cross_entropy",
-    "sgd_step", "adam_step", "rmsprop_step", "global_norm", "clip_grad_norm",
-    "empty", "zeros", "asarray", "to_host",
-)
+from ._contract import CONTRACT_NAMES, Backend, check_backend
 
-
-def _load_cpu():
-    from .cpu import CPUBackend
-
-    return CPUBackend()
-
-
-#: name -> loader; a later backend (``'cuda'``) registers itself here.
-_LOADERS = {"cpu": _load_cpu}
+#: name -> (factory, available): filled by :func:`register_backend`
+_REGISTRY: dict = {}
 _CACHE: dict = {}
+
+
+def register_backend(name: str, factory, available=None) -> None:
+    """Make a backend available to every estimator as ``backend=name``.
+
+    Parameters
+    ----------
+    name : str
+        Lower-case name; not ``'auto'``. Registering a name again replaces
+        the backend (and drops the object made from the old factory).
+    factory : callable
+        Called with no argument the first time the backend is resolved; it
+        returns the backend object, which must implement the whole
+        :class:`Backend` contract (checked then, with
+        :func:`~numlstm.backends.check_backend`). Import heavy modules in
+        the factory, not at registration: nothing should be compiled or
+        imported before a backend is used.
+    available : callable, optional
+        Called with no argument whenever the dispatcher asks whether the
+        backend can run on this machine (a GPU backend probes for a device);
+        by default it always can.
+
+    Examples
+    --------
+    A backend that is the CPU one under another name:
+
+    >>> from numlstm.backends import register_backend, resolve, unregister_backend
+    >>> from numlstm.backends.cpu import CPUBackend
+    >>> class Renamed(CPUBackend):
+    ...     name = "renamed"
+    >>> register_backend("renamed", Renamed)
+    >>> resolve("renamed").name
+    'renamed'
+    >>> unregister_backend("renamed")
+    """
+    if not isinstance(name, str) or not name or name != name.lower() \
+            or name == "auto":
+        raise ValueError(f"a backend name must be a non-empty lower-case "
+                         f"string other than 'auto', got {name!r}")
+    if not callable(factory) or (available is not None and not callable(available)):
+        raise TypeError("factory and available must be callables")
+    _REGISTRY[name] = (factory, available)
+    _CACHE.pop(name, None)
+
+
+def unregister_backend(name: str) -> None:
+    """Remove a backend :func:`register_backend` added (not ``'cpu'``)."""
+    if name == "cpu":
+        raise ValueError("the CPU backend cannot be unregistered")
+    _REGISTRY.pop(name, None)
+    _CACHE.pop(name, None)
 
 
 def available_backends() -> list[str]:
@@ -39,11 +74,12 @@ def available_backends() -> list[str]:
     >>> "cpu" in available_backends()
     True
     """
-    return [name for name in _LOADERS if _is_available(name)]
+    return [name for name in _REGISTRY if _is_available(name)]
 
 
 def _is_available(name: str) -> bool:
-    return name == "cpu"
+    available = _REGISTRY[name][1]
+    return available is None or bool(available())
 
 
 def resolve(name: str = "auto"):
@@ -51,20 +87,22 @@ def resolve(name: str = "auto"):
 
     Parameters
     ----------
-    name : {'auto', 'cpu'}
-        ``'auto'`` picks CUDA when a CUDA backend exists and a real GPU is
-        present, else the CPU.
+    name : str
+        A registered backend (``'cpu'``, ...), or ``'auto'``: CUDA when a
+        CUDA backend is registered and a real GPU is present, else the CPU.
 
     Returns
     -------
     backend
-        An object exposing every name of :data:`KERNEL_NAMES`.
+        An object implementing :class:`Backend`; one per name, cached.
 
     Raises
     ------
     ValueError
         If ``name`` is unknown or not available here; the message lists the
         available backends.
+    TypeError
+        If the registered factory makes an object that breaks the contract.
 
     Examples
     --------
@@ -76,18 +114,32 @@ def resolve(name: str = "auto"):
                          f"available: {['auto', *available_backends()]}")
     key = name.lower()
     if key == "auto":
-        key = "cpu"
-    if key == "cuda" and key not in _LOADERS:
+        key = "cuda" if "cuda" in _REGISTRY and _is_available("cuda") else "cpu"
+    if key == "cuda" and key not in _REGISTRY:
         raise ValueError(
             f"backend {name!r}: the CUDA backend is not implemented yet "
             "(it is planned); use 'cpu' or 'auto'.")
-    if key not in _LOADERS or not _is_available(key):
+    if key not in _REGISTRY or not _is_available(key):
         raise ValueError(
             f"unknown or unavailable backend {name!r}; available on this "
             f"machine: {['auto', *available_backends()]}")
     if key not in _CACHE:
-        _CACHE[key] = _LOADERS[key]()
+        backend = _REGISTRY[key][0]()
+        problems = check_backend(backend)
+        if problems:
+            raise TypeError(f"backend {key!r} does not implement the backend "
+                            f"contract: {'; '.join(problems)}")
+        _CACHE[key] = backend
     return _CACHE[key]
 
 
-__all__ = ["KERNEL_NAMES", "available_backends", "resolve"]
+def _cpu_backend():
+    from .cpu import CPUBackend
+
+    return CPUBackend()
+
+
+register_backend("cpu", _cpu_backend)
+
+__all__ = ["CONTRACT_NAMES", "Backend", "available_backends", "check_backend",
+           "register_backend", "resolve", "unregister_backend"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 import warnings
 
 import numpy as np
@@ -31,12 +30,24 @@ from ..nn import (
     Dense,
     DivergenceError,
     Dropout,
+    SequenceData,
     Sequential,
+    StepScalars,
     train_step,
 )
+from ..nn.training import divergence_message
 from ._changes import ParameterChangesMixin
 from ._lbfgs import LBFGSMixin
 from ._memory import bytes_per_sequence, warn_if_batch_too_large
+from ._params import (
+    FiniteReal,
+    LayerSizes,
+    OneOf,
+    PositiveInt,
+    as_sizes,
+    validate_parameters,
+)
+from ._spec import RecurrentSpec, as_spec
 from ._validation import (
     check_fit_sample_weight,
     check_sequences,
@@ -44,7 +55,6 @@ from ._validation import (
     unpad,
 )
 
-_SOLVERS = ("adam", "sgd", "rmsprop", "lbfgs")
 #: samples per forward call in predict (bounds the memory of the buffers)
 _PREDICT_CHUNK = 2048
 #: an epoch whose mean loss exceeds this many times the loss of the fit's
@@ -66,18 +76,21 @@ def training_parameters(values: dict) -> dict:
     return {name: values[name] for name in TRAINING_PARAMETERS}
 
 
-def as_sizes(value) -> tuple:
-    """An int or a sequence of ints as a tuple of layer sizes."""
-    return (value,) if not hasattr(value, "__iter__") else tuple(value)
-
-
 class UnitsOrLayerSizes:
     """For architectures with ``units`` (one layer) and ``hidden_layer_sizes``
     (a stack, overriding ``units`` when not None)."""
 
+    #: the constraints of the two (put first by the estimator's table)
+    SIZE_CONSTRAINTS = {"units": [LayerSizes(single=True)],
+                        "hidden_layer_sizes": [None, LayerSizes()]}
+
     @property
     def _sizes_param(self):
         return "units" if self.hidden_layer_sizes is None else "hidden_layer_sizes"
+
+    @property
+    def _overridden_parameters(self):
+        return () if self.hidden_layer_sizes is None else ("units",)
 
     def _hidden_sizes(self):
         if self.hidden_layer_sizes is None:
@@ -87,6 +100,31 @@ class UnitsOrLayerSizes:
 
 class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
     """Shared machinery of the LSTM estimators (not for direct use)."""
+
+    #: constraints of the shared parameters (see :mod:`._params`); each
+    #: architecture puts its own parameters' in front, in signature order.
+    #: The others (booleans, ``random_state``, ``backend``) are checked where
+    #: they are used, or not at all, as in scikit-learn's MLP before 1.2.
+    _parameter_constraints = {
+        "solver": [OneOf(("adam", "sgd", "rmsprop", "lbfgs"))],
+        "learning_rate_init": [FiniteReal(0, closed="neither")],
+        "batch_size": [PositiveInt()],
+        "max_iter": [PositiveInt()],
+        "tol": [FiniteReal(0)],
+        "n_iter_no_change": [PositiveInt()],
+        "validation_fraction": [FiniteReal(0, 1, closed="neither")],
+        "alpha": [FiniteReal(0)],
+        "momentum": [FiniteReal(0, 1)],
+        "beta_1": [FiniteReal(0, 1)],
+        "beta_2": [FiniteReal(0, 1)],
+        "epsilon": [FiniteReal(0, closed="neither", why="it keeps Adam's "
+                               "and RMSprop's steps finite")],
+        "clip_norm": [None, FiniteReal(0, closed="neither")],
+        "dropout": [FiniteReal(0, 1)],
+        "dtype": [OneOf(("float32", "float64"))],
+    }
+    #: parameters that others override, left unchecked
+    _overridden_parameters = ()
 
     def __init__(self, *, solver="adam",
                  learning_rate_init=1e-3, batch_size=32, max_iter=200, tol=1e-4,
@@ -134,36 +172,36 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
     def _hidden_sizes(self) -> tuple:
         raise NotImplementedError
 
-    def _network_spec(self, n_inputs: int, n_outputs: int) -> dict:
+    def _network_spec(self, n_inputs: int, n_outputs: int) -> RecurrentSpec:
         """Everything needed to rebuild the fitted network (and unpickle it)."""
-        return {"n_inputs": n_inputs, "n_outputs": n_outputs,
-                "hidden_sizes": tuple(int(h) for h in self._hidden_sizes()),
-                "return_sequences": bool(self.return_sequences),
-                "dropout": float(self.dropout), "dtype": self.dtype}
+        return RecurrentSpec(
+            n_inputs=n_inputs, n_outputs=n_outputs, dropout=float(self.dropout),
+            dtype=self.dtype,
+            hidden_sizes=tuple(int(h) for h in self._hidden_sizes()),
+            return_sequences=bool(self.return_sequences))
 
-    def _recurrent_layer(self, spec: dict, width: int, size: int,
+    def _recurrent_layer(self, spec: RecurrentSpec, width: int, size: int,
                          return_sequences: bool):
         """One recurrent layer of the stack (an :class:`LSTM` here)."""
         return LSTM(width, size, return_sequences=return_sequences)
 
-    def _make_network(self, spec: dict, backend, seed) -> Sequential:
+    def _make_network(self, spec: RecurrentSpec, backend, seed) -> Sequential:
         """The network of ``spec``: the recurrent head on the raw input."""
-        return Sequential(self._recurrent_head(spec, spec["n_inputs"]),
-                          dtype=spec["dtype"], backend=backend,
-                          random_state=seed)
+        return Sequential(self._recurrent_head(spec, spec.n_inputs),
+                          dtype=spec.dtype, backend=backend, random_state=seed)
 
-    def _recurrent_head(self, spec: dict, width: int) -> list:
+    def _recurrent_head(self, spec: RecurrentSpec, width: int) -> list:
         """Recurrent layer(s), dropout after each, then the dense output."""
-        layers, sizes = [], spec["hidden_sizes"]
+        layers, sizes = [], spec.hidden_sizes
         for k, size in enumerate(sizes):
             last = k == len(sizes) - 1
             layer = self._recurrent_layer(spec, width, size,
-                                          not last or spec["return_sequences"])
+                                          not last or spec.return_sequences)
             layers.append(layer)
-            if spec["dropout"] > 0:
-                layers.append(Dropout(spec["dropout"]))
+            if spec.dropout > 0:
+                layers.append(Dropout(spec.dropout))
             width = layer.output_size
-        layers.append(Dense(width, spec["n_outputs"]))
+        layers.append(Dense(width, spec.n_outputs))
         return layers
 
     # ------------------------------------------------------------------
@@ -189,60 +227,13 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
     # validation
 
     def _validate_hyperparameters(self) -> None:
-        def check(ok, msg):
-            if not ok:
-                raise ValueError(msg)
-
-        def positive_int(name, allow_zero=False):
-            v = getattr(self, name)
-            ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) \
-                and (v >= 0 if allow_zero else v > 0)
-            check(ok, f"{name} must be a {'non-negative' if allow_zero else 'positive'}"
-                      f" integer, got {v!r}.")
-
-        sizes = self._hidden_sizes()
-        check(len(sizes) > 0 and all(isinstance(h, numbers.Integral)
-                                     and not isinstance(h, bool) and h > 0
-                                     for h in sizes),
-              f"{self._sizes_param} must be positive integers, got "
-              f"{getattr(self, self._sizes_param)!r}.")
-        check(self.solver in _SOLVERS,
-              f"solver must be one of {_SOLVERS}, got {self.solver!r}.")
-        for name in ("batch_size", "max_iter", "n_iter_no_change"):
-            positive_int(name)
-        def real(v):
-            return isinstance(v, numbers.Real) and not isinstance(v, bool) \
-                and math.isfinite(v)
-
-        check(real(self.learning_rate_init) and self.learning_rate_init > 0,
-              f"learning_rate_init must be a finite number > 0, got "
-              f"{self.learning_rate_init!r}.")
-        for name in ("tol", "alpha"):
-            v = getattr(self, name)
-            check(real(v) and v >= 0,
-                  f"{name} must be a finite non-negative number, got {v!r}.")
-        check(real(self.epsilon) and self.epsilon > 0,
-              f"epsilon must be a finite number > 0 (it keeps Adam's and "
-              f"RMSprop's steps finite), got {self.epsilon!r}.")
-        for name in ("momentum", "beta_1", "beta_2"):
-            v = getattr(self, name)
-            check(real(v) and 0 <= v < 1,
-                  f"{name} must be in [0, 1), got {v!r}.")
-        check(isinstance(self.validation_fraction, numbers.Real)
-              and 0 < self.validation_fraction < 1,
-              f"validation_fraction must be in (0, 1), got "
-              f"{self.validation_fraction!r}.")
-        check(real(self.dropout) and 0 <= self.dropout < 1,
-              f"dropout must be in [0, 1), got {self.dropout!r}.")
-        check(self.clip_norm is None or (real(self.clip_norm)
-                                         and self.clip_norm > 0),
-              f"clip_norm must be None or a finite number > 0, got "
-              f"{self.clip_norm!r}.")
-        check(self.dtype in ("float32", "float64"),
-              f"dtype must be 'float32' or 'float64', got {self.dtype!r}.")
-        check(not (self.solver == "lbfgs" and self.dropout > 0),
-              "dropout needs a stochastic solver: L-BFGS requires a "
-              "deterministic loss; use dropout=0 or solver='adam'.")
+        """Check the parameters against :attr:`_parameter_constraints`, then
+        the combinations no table entry sees."""
+        validate_parameters(self)
+        if self.solver == "lbfgs" and self.dropout > 0:
+            raise ValueError("dropout needs a stochastic solver: L-BFGS "
+                             "requires a deterministic loss; use dropout=0 "
+                             "or solver='adam'.")
 
     def _validate_X(self, X, reset: bool):
         """Check ``X`` and, on the first fit, record what predict expects."""
@@ -292,10 +283,10 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
+        """Every fit's steps, in order; the architectures' hooks are
+        :meth:`_validate_data` (what the network trains on) and
+        :meth:`_after_training` (what the fit learns besides the weights)."""
         self._validate_hyperparameters()
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, "
-                             "but the target y is None.")
         first = not hasattr(self, "network_") or not (incremental or
                                                       self.warm_start)
         if incremental and self.solver == "lbfgs":
@@ -311,6 +302,7 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
         else:
             self._apply_training_changes()
         self._train(seqs, Y, sw, incremental)
+        self._after_training(seqs)
         return self
 
     def _train(self, seqs, Y, sw, incremental: bool) -> None:
@@ -325,13 +317,22 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
                 f"{type(self).__name__}: {exc}") from None
 
     def _validate_data(self, X, y, sample_weight, reset, classes=None):
-        """Check X, y and sample_weight together; on any error the estimator
-        is left exactly as it was (a failed refit keeps the fitted model)."""
+        """Check X, y and sample_weight together: the ``(sequences, targets,
+        sample weights)`` that ``fit`` and ``make_objective`` train on. On any
+        error the estimator is left exactly as it was (a failed refit keeps
+        the fitted model)."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, "
+                             "but the target y is None.")
         with self._unchanged_on_error():
             seqs = self._validate_X(X, reset=reset)
             Y = self._encode_targets(y, seqs, reset=reset, classes=classes)
             sw = check_fit_sample_weight(sample_weight, len(seqs.X))
         return seqs, Y, sw
+
+    def _after_training(self, seqs) -> None:
+        """What a fit learns from ``seqs`` (as :meth:`_validate_data` returned
+        them) once the weights are trained: nothing here."""
 
     @contextlib.contextmanager
     def _unchanged_on_error(self):
@@ -363,13 +364,13 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
 
-    def _warn_if_batch_too_large(self, seqs, Y, sw, batch: int) -> None:
+    def _warn_if_batch_too_large(self, data, batch: int) -> None:
         if self._bytes_per_sequence is None:
             # measured once per network, while it is fresh (on the first fit;
             # building another network would cost its initialisation)
-            self._bytes_per_sequence = bytes_per_sequence(
-                self.network_, self._loss, seqs.X, Y, seqs.lengths, sw)
-        warn_if_batch_too_large(type(self).__name__, batch, seqs.X.shape[1],
+            self._bytes_per_sequence = bytes_per_sequence(self.network_,
+                                                          self._loss, data)
+        warn_if_batch_too_large(type(self).__name__, batch, data.X.shape[1],
                                 self._bytes_per_sequence)
 
     def _fit_stochastic(self, seqs, Y, sw, incremental: bool) -> None:
@@ -395,43 +396,52 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
                     "weight to more samples or change random_state.")
             if self.validation_scores_ is None:  # turned on after a fit
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
-            val = (seqs, val_idx, Y[val_idx], sw[val_idx])
+            val = self._data(X[val_idx], Y[val_idx], lengths[val_idx],
+                             sw[val_idx])
             X, lengths, Y, sw = X[train_idx], lengths[train_idx], Y[train_idx], \
                 sw[train_idx]
         optimizer = self._current_optimizer(incremental)
         n = len(X)
         batch = int(np.clip(self.batch_size, 1, n))
-        self._warn_if_batch_too_large(seqs, Y, sw, batch)
+        network, be = self.network_, self.network_.backend
+        data = self._data(X, Y, lengths, sw)
+        self._warn_if_batch_too_large(data, batch)
         epochs = 1 if incremental else self.max_iter
         bar = tqdm(total=epochs, desc=type(self).__name__, disable=not self.verbose)
         converged = False
         # the weights after the last whole epoch: what a divergence or an
         # interruption leaves behind
-        last_good = self.network_.params.theta.copy()
+        last_good = network.copy_of(network.params.theta)
+        scalars = StepScalars(be)
         try:
             for _ in range(epochs):
                 order = self._random_state.permutation(n) if self.shuffle \
                     else np.arange(n)
-                total = weight = 0.0
+                order_backend = be.asarray(order, np.int64)
+                scalars.reset()
+                weight = 0.0
                 for start in range(0, n, batch):
-                    b = order[start:start + batch]
-                    wb = sw[b]
-                    if wb.sum() == 0:
+                    wb = sw[order[start:start + batch]].sum()
+                    if wb == 0:
                         continue
-                    value = train_step(self.network_, self._loss, optimizer,
-                                       X[b], Y[b], lengths[b], wb, self.alpha,
-                                       self.clip_norm)
-                    if self._loss_reference is None:
-                        self._loss_reference = value
-                    total += value * wb.sum()
-                    weight += wb.sum()
+                    train_step(network, self._loss, optimizer,
+                               *data.gather(order_backend[start:start + batch]),
+                               self.alpha, self.clip_norm, scalars=scalars,
+                               weight_sum=wb)
+                    if self._loss_reference is None:  # one read per fit
+                        self._set_loss_reference(scalars)
+                    be.accumulate(scalars.total, scalars.loss, wb)
+                    weight += wb
+                total, status = scalars.read()  # the epoch's one read
+                if status[0]:
+                    raise DivergenceError(divergence_message(status))
                 epoch_loss = float(total / weight)
                 self._check_divergence(epoch_loss)
                 self.n_iter_ += 1
                 self.t_ += n
                 self.loss_curve_.append(epoch_loss)
                 self._update_no_improvement_count(val)
-                last_good[:] = self.network_.params.theta
+                be.copy(network.params.theta, last_good)
                 postfix = {"loss": f"{self.loss_curve_[-1]:.4g}"}
                 if val is not None:
                     postfix["val"] = f"{self.validation_scores_[-1]:.4g}"
@@ -444,7 +454,7 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
         except BaseException as exc:
             # a divergence, an error or Ctrl-C: back to the last whole epoch,
             # and a fresh optimiser next time (its state moved on since)
-            self.network_.params.theta[:] = last_good
+            be.copy(last_good, network.params.theta)
             self._optimizer = None
             if isinstance(exc, DivergenceError):
                 raise DivergenceError(
@@ -455,12 +465,25 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
         finally:
             bar.close()
         if early_stopping and self._best_theta is not None:
-            self.network_.params.theta[:] = self._best_theta
+            network.params.set_flat(self._best_theta)
         if not incremental and not converged:
             warnings.warn(f"{type(self).__name__}: maximum iterations "
                           f"({self.max_iter}) reached and the optimization "
                           "hasn't converged yet.", ConvergenceWarning,
                           stacklevel=4)
+
+    def _data(self, X, Y, lengths, sample_weight) -> SequenceData:
+        """Validated host arrays moved to the network's backend, once."""
+        network = self.network_
+        return SequenceData(network.backend, X, Y, lengths, sample_weight,
+                            network.dtype)
+
+    def _set_loss_reference(self, scalars) -> None:
+        """The first batch's loss, the scale of :meth:`_check_divergence`
+        (unless it is not finite: the status then stops the fit)."""
+        value = float(self.network_.backend.to_host(scalars.loss)[0])
+        if math.isfinite(value):
+            self._loss_reference = value
 
     def _check_divergence(self, loss: float) -> None:
         """Raise :class:`DivergenceError` for an epoch loss that is not
@@ -482,8 +505,7 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
     def _update_no_improvement_count(self, val) -> None:
         """scikit-learn's rule: count epochs without an improvement > tol."""
         if val is not None:
-            seqs, idx, Yv, swv = val
-            score = self._score_encoded(seqs.X[idx], seqs.lengths[idx], Yv, swv)
+            score = self._score_encoded(val)
             self.validation_scores_.append(score)
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
@@ -491,7 +513,8 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
                 self._no_improvement_count = 0
             if score > self.best_validation_score_:
                 self.best_validation_score_ = score
-                self._best_theta = self.network_.params.theta.copy()
+                self._best_theta = np.array(self.network_.backend.to_host(
+                    self.network_.params.theta))
         else:
             loss = self.loss_curve_[-1]
             if loss > self.best_loss_ - self.tol:
@@ -527,14 +550,30 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
         seqs = self._validate_X(X, reset=False)
         chunks = []
         for s in range(0, len(seqs.X), _PREDICT_CHUNK):
-            # sequences of equal length go without lengths (the network then
-            # skips checking them again: 3.6 us of a ~90 us predict)
-            lengths = seqs.lengths[s:s + _PREDICT_CHUNK] if seqs.ragged else None
-            out = network.forward(seqs.X[s:s + _PREDICT_CHUNK], lengths)
-            chunks.append(np.array(out, dtype=np.float64))
+            part = slice(s, s + _PREDICT_CHUNK)
+            chunks.append(self._outputs(network, seqs.X[part], seqs.lengths[part]
+                                        if seqs.ragged else None))
         if len(chunks) == 1:
             return chunks[0], seqs
         return np.concatenate(chunks), seqs
+
+    def _validation_outputs(self, val):
+        """The fitted network's outputs (host float64) on validation data
+        already in the backend, and the real steps of each."""
+        network = self.network_
+        out = np.array(network.backend.to_host(
+            network.forward(val.X, val.lengths)), dtype=np.float64)
+        return out, network.host_output_lengths(val.host_lengths, out.shape)
+
+    @staticmethod
+    def _outputs(network, X, lengths):
+        """``network``'s outputs (host float64) for host ``X``; sequences of
+        equal length go without ``lengths``, which the network then need not
+        check."""
+        be = network.backend
+        out = network.forward(be.asarray(X, network.dtype), None if lengths is
+                              None else be.asarray(lengths, np.int64))
+        return np.array(be.to_host(out), dtype=np.float64)
 
     # ------------------------------------------------------------------
     # weights and pickling
@@ -580,6 +619,8 @@ class BaseLSTMEstimator(ParameterChangesMixin, LBFGSMixin, BaseEstimator):
     def __setstate__(self, state):
         weights = state.pop("_weights", None)
         noise_states = iter(state.pop("_noise_states", []))
+        if isinstance(state.get("_spec"), dict):  # pickled before NetworkSpec
+            state["_spec"] = as_spec(state["_spec"])
         self.__dict__.update(state)
         if weights is not None:
             self.network_ = self._make_network(self._spec,

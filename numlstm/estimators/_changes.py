@@ -11,16 +11,14 @@ same weights.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
 
 from ..backends import resolve
 from ..nn import SGD, Adam, RMSprop
-
-#: keys of the network spec that training may change between fits: the
-#: network is rebuilt around the same weights (dropout layers hold none)
-_TRAINING_SPEC_KEYS = ("dropout",)
+from ._spec import SIZES
 
 
 @functools.cache
@@ -34,28 +32,32 @@ def _architecture_parameters(cls) -> tuple:
 
 class ParameterChangesMixin:
     """Checks of the parameters against the fitted network (needs
-    ``_spec``, ``_network_spec``, ``_make_network``, ``network_``)."""
+    ``_spec``, ``_network_spec``, ``_make_network``, ``network_``).
 
-    #: spec keys named after the constructor parameter that sets them
-    _SPEC_PARAMETERS = {"encoder_sizes": "encoder_units",
-                        "decoder_size": "decoder_units"}
+    The fields of the network spec (:mod:`._spec`) say which are training
+    ones (``dropout``: the network is rebuilt around the same weights, as
+    dropout layers hold none) and which parameter sets each."""
+
+    def _current_spec(self):
+        return self._network_spec(self._spec.n_inputs, self._spec.n_outputs)
 
     def _architecture_changes(self) -> list:
         """``(parameter, fitted value, current value)`` of each architecture
         parameter changed since the network was built."""
         fitted = self._spec
         try:
-            current = self._network_spec(fitted["n_inputs"], fitted["n_outputs"])
+            current = self._current_spec()
         except (TypeError, ValueError):
             return [("the architecture parameters", "valid values",
                      "values that no network can be built from")]
         changes = []
-        for key, value in fitted.items():
-            if key in _TRAINING_SPEC_KEYS or current.get(key) == value:
+        for field in dataclasses.fields(fitted):
+            value, now = getattr(fitted, field.name), getattr(current, field.name)
+            if field.metadata.get("training") or now == value:
                 continue
-            name = self._sizes_param if key == "hidden_sizes" else \
-                self._SPEC_PARAMETERS.get(key, key)
-            changes.append((name, value, current.get(key)))
+            name = field.metadata.get("parameter") or field.name
+            changes.append((self._sizes_param if name == SIZES else name,
+                            value, now))
         return changes
 
     def _check_architecture(self, action: str) -> None:
@@ -81,11 +83,11 @@ class ParameterChangesMixin:
     def _apply_training_changes(self) -> None:
         """Rebuild the network around its weights when a training parameter
         that shapes it (dropout) or the backend changed since it was built."""
-        spec = {**self._spec, **{key: value for key, value in
-                                 self._network_spec(self._spec["n_inputs"],
-                                                    self._spec["n_outputs"]
-                                                    ).items()
-                                 if key in _TRAINING_SPEC_KEYS}}
+        current = self._current_spec()
+        spec = dataclasses.replace(self._spec, **{
+            field.name: getattr(current, field.name)
+            for field in dataclasses.fields(current)
+            if field.metadata.get("training")})
         backend = resolve(self.backend)
         if spec == self._spec and backend.name == self.backend_:
             return

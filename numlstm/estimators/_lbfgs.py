@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
-from ..nn import DivergenceError
+from ..nn import DivergenceError, SequenceData
 from ..nn.training import chunked_loss_and_gradient
 from ._memory import bytes_per_sequence, chunk_size
 
@@ -90,14 +90,14 @@ class LBFGSMixin:
         :data:`~._memory.WORKSPACE_BUDGET`."""
         probe = self._make_network(self._spec, network.backend, 0)
         probe.share_weights(network)
-        chunk = chunk_size(bytes_per_sequence(probe, self._loss, seqs.X, Y,
-                                              seqs.lengths, sw))
+        data = SequenceData(network.backend, seqs.X, Y, seqs.lengths, sw,
+                            network.dtype)
+        chunk = chunk_size(bytes_per_sequence(probe, self._loss, data))
 
         def fun(theta):
             network.params.set_flat(np.asarray(theta, dtype=np.float64))
-            value, grad = chunked_loss_and_gradient(
-                network, self._loss, seqs.X, Y, seqs.lengths, sw, self.alpha,
-                chunk)
+            value, grad = chunked_loss_and_gradient(network, self._loss, data,
+                                                    self.alpha, chunk)
             if not math.isfinite(value) or not np.all(np.isfinite(grad)):
                 raise DivergenceError(
                     f"loss or gradient is not finite (loss={value})")
@@ -112,7 +112,8 @@ class LBFGSMixin:
                 fun(theta)
             return float(fun.last_loss)
 
-        theta0 = np.asarray(network.params.theta, dtype=np.float64).copy()
+        theta0 = np.array(network.backend.to_host(network.params.theta),
+                          dtype=np.float64)
         fun.last_loss, fun.last_theta = np.nan, theta0.copy()
         fun.loss_at, fun.chunk_size, fun.first_loss = loss_at, chunk, None
         return fun, theta0
@@ -147,7 +148,7 @@ class LBFGSMixin:
         if not fitted:
             est._initialize(seqs)
         network = est._make_network(est._spec, est.network_.backend, 0)
-        network.params.theta[:] = est.network_.params.theta
+        network.backend.copy(est.network_.params.theta, network.params.theta)
         return est._objective(network, seqs, Y, sw)
 
     def _objective_data(self, X, y, sample_weight, reset):

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from ..nn import loss_and_gradient
+from ..nn.training import batch_loss_and_gradient
 
 #: bytes of buffers one forward and backward may take (512 MiB)
 WORKSPACE_BUDGET = 512 * 2**20
@@ -25,20 +25,27 @@ _PROBES = (1, 3)
 _TRANSIENT_MARGIN = 1.25
 
 
-def _held_and_peak(network, loss, X, Y, lengths, k) -> tuple:
+def _forward_backward(network, loss, data, k) -> None:
+    """One forward and backward of the first ``k`` sequences of ``data``."""
+    out = network.backend.zeros(1, np.float64)
+    X, Y, lengths, w = data.slice(slice(0, k))
+    batch_loss_and_gradient(network, loss, X, Y, lengths, w, 0.0, False, out)
+
+
+def _held_and_peak(network, loss, data, k) -> tuple:
     """Traced bytes held after, and the peak above the start of, one forward
     and backward of ``k`` sequences."""
     tracemalloc.reset_peak()
     before = tracemalloc.get_traced_memory()[0]
-    loss_and_gradient(network, loss, X[:k], Y[:k], lengths[:k], np.ones(k),
-                      training=False)
+    _forward_backward(network, loss, data, k)
     held, peak = tracemalloc.get_traced_memory()
     return held, peak - before
 
 
-def bytes_per_sequence(network, loss, X, Y, lengths, sample_weight) -> float:
+def bytes_per_sequence(network, loss, data) -> float:
     """Bytes that one forward and backward of ``network`` allocates for each
-    sequence of ``X``, measured with :mod:`tracemalloc`.
+    sequence of ``data`` (a :class:`~numlstm.nn.SequenceData`), measured
+    with :mod:`tracemalloc` (host memory: what a CPU backend allocates).
 
     After an untraced call, batches of ``_PROBES[0]`` and then
     ``_PROBES[1]`` sequences each replace the network's buffers: the growth
@@ -50,17 +57,16 @@ def bytes_per_sequence(network, loss, X, Y, lengths, sample_weight) -> float:
     ``network`` should be fresh: buffers it already holds for a batch shape
     are not counted.
     """
-    small, large = min(len(X), _PROBES[0]), min(len(X), _PROBES[1])
+    small, large = min(data.n, _PROBES[0]), min(data.n, _PROBES[1])
     # one untraced call first: on a cold cache it compiles the kernels, and
     # Numba's compiler under tracemalloc runs about twice as slowly
-    loss_and_gradient(network, loss, X[:large], Y[:large], lengths[:large],
-                      np.ones(large), training=False)
+    _forward_backward(network, loss, data, large)
     tracing = tracemalloc.is_tracing()
     if not tracing:
         tracemalloc.start()
     try:
-        held_small, _ = _held_and_peak(network, loss, X, Y, lengths, small)
-        held_large, peak = _held_and_peak(network, loss, X, Y, lengths, large)
+        held_small, _ = _held_and_peak(network, loss, data, small)
+        held_large, peak = _held_and_peak(network, loss, data, large)
     finally:
         if not tracing:
             tracemalloc.stop()

@@ -82,9 +82,10 @@ class LSTMRegressorMixin(RegressorMixin):
         sw = _check_sample_weight(sample_weight, seqs.X, dtype=np.float64)
         return self._r2(out, Y, self._output_lengths(seqs), sw)
 
-    def _score_encoded(self, X, lengths, Y, sw):
-        out = np.asarray(self.network_.forward(X, lengths), dtype=np.float64)
-        return self._r2(out, Y, self.network_.output_lengths(lengths, out), sw)
+    def _score_encoded(self, val):
+        """R^2 on the validation data (a :class:`~numlstm.nn.SequenceData`)."""
+        out, lengths = self._validation_outputs(val)
+        return self._r2(out, val.host_Y, lengths, val.host_weight)
 
     def _r2(self, out, Y, lengths, sw):
         if self._per_step:
@@ -204,10 +205,10 @@ class LSTMClassifierMixin(ClassifierMixin):
         sw = _check_sample_weight(sample_weight, seqs.X, dtype=np.float64)
         return self._accuracy(out, Y, self._output_lengths(seqs), sw)
 
-    def _score_encoded(self, X, lengths, Y, sw):
-        out = np.asarray(self.network_.forward(X, lengths), dtype=np.float64)
-        return self._accuracy(out, Y, self.network_.output_lengths(lengths, out),
-                              sw)
+    def _score_encoded(self, val):
+        """Accuracy on the validation data."""
+        out, lengths = self._validation_outputs(val)
+        return self._accuracy(out, val.host_Y, lengths, val.host_weight)
 
     def _accuracy(self, out, Y, lengths, sw):
         pred = np.argmax(self._proba(out), axis=-1)

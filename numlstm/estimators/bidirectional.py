@@ -6,6 +6,8 @@ from ..nn.bidirectional import MERGE_MODES, BidirectionalLSTM
 from ._base import BaseLSTMEstimator, UnitsOrLayerSizes, training_parameters
 from ._docs import estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
+from ._params import OneOf
+from ._spec import BidirectionalSpec
 
 _ARCH = """    units : int, default=50
         Hidden units of each direction (one bidirectional layer).
@@ -32,6 +34,10 @@ _WEIGHTS = """
 
 
 class _BidirectionalLSTM(UnitsOrLayerSizes, BaseLSTMEstimator):
+    _parameter_constraints = {**UnitsOrLayerSizes.SIZE_CONSTRAINTS,
+                              "merge_mode": [OneOf(MERGE_MODES)],
+                              **BaseLSTMEstimator._parameter_constraints}
+
     def __init__(self, units=50, *, hidden_layer_sizes=None, merge_mode="concat",
                  return_sequences=False, solver="adam", learning_rate_init=1e-3,
                  batch_size=32, max_iter=200, tol=1e-4, n_iter_no_change=10,
@@ -46,18 +52,13 @@ class _BidirectionalLSTM(UnitsOrLayerSizes, BaseLSTMEstimator):
         self.merge_mode = merge_mode
         self.return_sequences = return_sequences
 
-    def _validate_hyperparameters(self):
-        super()._validate_hyperparameters()
-        if self.merge_mode not in MERGE_MODES:
-            raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got "
-                             f"{self.merge_mode!r}.")
-
     def _network_spec(self, n_inputs, n_outputs):
-        return {**super()._network_spec(n_inputs, n_outputs),
-                "merge_mode": self.merge_mode}
+        return BidirectionalSpec.extending(
+            super()._network_spec(n_inputs, n_outputs),
+            merge_mode=self.merge_mode)
 
     def _recurrent_layer(self, spec, width, size, return_sequences):
-        return BidirectionalLSTM(width, size, spec["merge_mode"], return_sequences)
+        return BidirectionalLSTM(width, size, spec.merge_mode, return_sequences)
 
 
 class BidirectionalLSTMRegressor(LSTMRegressorMixin, _BidirectionalLSTM):

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.utils.validation import _check_feature_names
 
 from ..nn import Sequential
 from ..nn.conv import PADDINGS, ConvBlock, FlattenSteps
-from ._base import (
-    BaseLSTMEstimator,
-    UnitsOrLayerSizes,
-    as_sizes,
-    training_parameters,
-)
+from ._base import BaseLSTMEstimator, UnitsOrLayerSizes, training_parameters
 from ._docs import RETURN_SEQUENCES, estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
+from ._params import LayerSizes, OneOf, PositiveInt, as_sizes
+from ._spec import CNNSpec
 from ._validation import check_step_sequences
 
 _ARCH = """    filters : tuple of int, default=(32,)
@@ -71,6 +66,13 @@ def conv_stack(step_shape, filters, kernel_size, pool_size, padding):
 
 
 class _CNNLSTM(UnitsOrLayerSizes, BaseLSTMEstimator):
+    _parameter_constraints = {"filters": [LayerSizes()],
+                              "kernel_size": [PositiveInt()],
+                              "pool_size": [PositiveInt()],
+                              "padding": [OneOf(PADDINGS)],
+                              **UnitsOrLayerSizes.SIZE_CONSTRAINTS,
+                              **BaseLSTMEstimator._parameter_constraints}
+
     def __init__(self, filters=(32,), kernel_size=3, pool_size=2, *,
                  padding="valid", units=50, hidden_layer_sizes=None,
                  return_sequences=False, solver="adam", learning_rate_init=1e-3,
@@ -91,25 +93,6 @@ class _CNNLSTM(UnitsOrLayerSizes, BaseLSTMEstimator):
 
     def _filters(self):
         return as_sizes(self.filters)
-
-    def _validate_hyperparameters(self):
-        super()._validate_hyperparameters()
-
-        def positive(v):
-            return isinstance(v, numbers.Integral) and not isinstance(v, bool) \
-                and v > 0
-
-        filters = self._filters()
-        if not filters or not all(positive(f) for f in filters):
-            raise ValueError(f"filters must be positive integers, got "
-                             f"{self.filters!r}.")
-        for name in ("kernel_size", "pool_size"):
-            if not positive(getattr(self, name)):
-                raise ValueError(f"{name} must be a positive integer, got "
-                                 f"{getattr(self, name)!r}.")
-        if self.padding not in PADDINGS:
-            raise ValueError(f"padding must be one of {PADDINGS}, got "
-                             f"{self.padding!r}.")
 
     def _validate_X(self, X, reset):
         seqs = check_step_sequences(X, self.dtype)
@@ -138,18 +121,18 @@ class _CNNLSTM(UnitsOrLayerSizes, BaseLSTMEstimator):
         return seqs
 
     def _network_spec(self, n_inputs, n_outputs):
-        return {**super()._network_spec(n_inputs, n_outputs),
-                "step_shape": tuple(int(s) for s in self._step_shape),
-                "filters": tuple(int(f) for f in self._filters()),
-                "kernel_size": int(self.kernel_size),
-                "pool_size": int(self.pool_size), "padding": self.padding}
+        return CNNSpec.extending(
+            super()._network_spec(n_inputs, n_outputs),
+            step_shape=tuple(int(s) for s in self._step_shape),
+            filters=tuple(int(f) for f in self._filters()),
+            kernel_size=int(self.kernel_size), pool_size=int(self.pool_size),
+            padding=self.padding)
 
     def _make_network(self, spec, backend, seed):
-        convs = conv_stack(spec["step_shape"], spec["filters"],
-                           spec["kernel_size"], spec["pool_size"],
-                           spec["padding"])
+        convs = conv_stack(spec.step_shape, spec.filters, spec.kernel_size,
+                           spec.pool_size, spec.padding)
         head = self._recurrent_head(spec, convs[-1].output_size)
-        return Sequential(convs + head, dtype=spec["dtype"], backend=backend,
+        return Sequential(convs + head, dtype=spec.dtype, backend=backend,
                           random_state=seed)
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.utils.validation import column_or_1d
 
 from ..nn.seq2seq import DECODERS, EncoderDecoder
-from ._base import BaseLSTMEstimator, as_sizes, training_parameters
+from ._base import BaseLSTMEstimator, training_parameters
 from ._docs import estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
+from ._params import LayerSizes, OneOf, PositiveInt, as_sizes
+from ._spec import EncoderDecoderSpec
 from ._validation import check_n_samples
 
 _ARCH = """    encoder_units : int or tuple of int, default=100
@@ -60,6 +60,10 @@ def _as_target_array(y, dtype=None) -> np.ndarray:
 
 class _EncoderDecoderLSTM(BaseLSTMEstimator):
     _sizes_param = "encoder_units"
+    _parameter_constraints = {"encoder_units": [LayerSizes()],
+                              "decoder_units": [PositiveInt()],
+                              "decoder": [OneOf(DECODERS)],
+                              **BaseLSTMEstimator._parameter_constraints}
 
     def __init__(self, encoder_units=100, decoder_units=100, *, decoder="repeat",
                  solver="adam", learning_rate_init=1e-3, batch_size=32,
@@ -80,13 +84,6 @@ class _EncoderDecoderLSTM(BaseLSTMEstimator):
     def _validate_hyperparameters(self):
         super()._validate_hyperparameters()
         d = self.decoder_units
-        if not (isinstance(d, numbers.Integral) and not isinstance(d, bool)
-                and d > 0):
-            raise ValueError(f"decoder_units must be a positive integer, got "
-                             f"{d!r}.")
-        if self.decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}, got "
-                             f"{self.decoder!r}.")
         if self.decoder == "teacher_forcing" and \
                 d != self._hidden_sizes()[-1]:
             raise ValueError(
@@ -126,20 +123,21 @@ class _EncoderDecoderLSTM(BaseLSTMEstimator):
 
     def _network_spec(self, n_inputs, n_outputs):
         classes = getattr(self, "classes_", None)
-        return {"n_inputs": n_inputs, "n_outputs": n_outputs,
-                "encoder_sizes": tuple(int(h) for h in self._hidden_sizes()),
-                "decoder_size": int(self.decoder_units),
-                "n_steps_out": int(self.n_steps_out_), "decoder": self.decoder,
-                "feedback": "values" if classes is None else "classes",
-                "n_classes": 0 if classes is None else len(classes),
-                "dropout": float(self.dropout), "dtype": self.dtype}
+        return EncoderDecoderSpec(
+            n_inputs=n_inputs, n_outputs=n_outputs, dropout=float(self.dropout),
+            dtype=self.dtype,
+            encoder_sizes=tuple(int(h) for h in self._hidden_sizes()),
+            decoder_size=int(self.decoder_units),
+            n_steps_out=int(self.n_steps_out_), decoder=self.decoder,
+            feedback="values" if classes is None else "classes",
+            n_classes=0 if classes is None else len(classes))
 
     def _make_network(self, spec, backend, seed):
         return EncoderDecoder(
-            spec["n_inputs"], spec["encoder_sizes"], spec["decoder_size"],
-            spec["n_outputs"], spec["n_steps_out"], decoder=spec["decoder"],
-            feedback=spec["feedback"], n_classes=spec["n_classes"],
-            dropout=spec["dropout"], dtype=spec["dtype"], backend=backend,
+            spec.n_inputs, spec.encoder_sizes, spec.decoder_size,
+            spec.n_outputs, spec.n_steps_out, decoder=spec.decoder,
+            feedback=spec.feedback, n_classes=spec.n_classes,
+            dropout=spec.dropout, dtype=spec.dtype, backend=backend,
             random_state=seed)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -10,8 +11,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..nn import MeanSquaredError, SoftmaxCrossEntropy
 from ..nn.training import sequence_weights
-from ._base import BaseLSTMEstimator, as_sizes, training_parameters
+from ._base import BaseLSTMEstimator, training_parameters
 from ._docs import TRAINING_PARAMETERS
+from ._params import LayerSizes, PositiveInt, as_sizes
 from ._validation import Sequences, check_fit_sample_weight
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -34,6 +36,13 @@ def _is_tokens(X) -> bool:
         return False
     return all(a.ndim == 1 and a.size > 0 and np.issubdtype(a.dtype, np.integer)
                for a in arrays)
+
+
+@dataclass
+class _Windows(Sequences):
+    """Training windows, and the whole sequences they were cut from."""
+
+    sequences: list
 
 
 class GenerativeLSTM(BaseLSTMEstimator):
@@ -117,6 +126,9 @@ class GenerativeLSTM(BaseLSTMEstimator):
         self.sequence_length = sequence_length
 
     _sizes_param = "hidden_layer_sizes"
+    _parameter_constraints = {"hidden_layer_sizes": [LayerSizes()],
+                              "sequence_length": [PositiveInt()],
+                              **BaseLSTMEstimator._parameter_constraints}
     #: what a fit learns about its data, dropped before a refit
     _DATA_ATTRIBUTES = ("vocabulary_", "n_tokens_", "noise_variance_",
                         "feature_names_in_", "n_features_in_", "_input_kind",
@@ -125,14 +137,6 @@ class GenerativeLSTM(BaseLSTMEstimator):
 
     def _hidden_sizes(self):
         return as_sizes(self.hidden_layer_sizes)
-
-    def _validate_hyperparameters(self):
-        super()._validate_hyperparameters()
-        s = self.sequence_length
-        if not (isinstance(s, numbers.Integral) and not isinstance(s, bool)
-                and s > 0):
-            raise ValueError(f"sequence_length must be a positive integer, got "
-                             f"{s!r}.")
 
     # ------------------------------------------------------------------
     # sequences <-> arrays
@@ -228,42 +232,24 @@ class GenerativeLSTM(BaseLSTMEstimator):
             for start in range(0, len(seq), S):
                 pieces.append((x[start:start + S], y[start:start + S]))
                 weights.append(w)
-        seqs_w, Y = self._batch(pieces)
-        return seqs_w, Y, np.asarray(weights, dtype=np.float64)
+        windows, Y = self._batch(pieces)
+        return (_Windows(windows.X, windows.lengths, windows.kind, seqs), Y,
+                np.asarray(weights, dtype=np.float64))
 
     # ------------------------------------------------------------------
     # fitting
 
     def fit(self, X, y=None, sample_weight=None):
         """Fit the model to sequences ``X`` (``y`` is ignored); returns self."""
-        return self._fit_sequences(X, sample_weight, incremental=False)
+        return self._fit(X, None, sample_weight, incremental=False)
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """One epoch of the stochastic solver over ``X``; returns self."""
-        return self._fit_sequences(X, sample_weight, incremental=True)
+        return self._fit(X, None, sample_weight, incremental=True)
 
-    def _fit_sequences(self, X, sample_weight, incremental):
-        self._validate_hyperparameters()
-        if incremental and self.solver == "lbfgs":
-            raise ValueError("partial_fit needs a stochastic solver ('adam', "
-                             "'sgd' or 'rmsprop'), not 'lbfgs'.")
-        first = not hasattr(self, "network_") or not (incremental or
-                                                      self.warm_start)
-        if not first:
-            self._check_architecture("continue training (warm_start or "
-                                     "partial_fit)")
-        seqs, windows, Y, w = self._training_data(X, sample_weight, reset=first)
-        if first:
-            self._initialize(windows)
-        else:
-            self._apply_training_changes()
-        self._train(windows, Y, w, incremental)
-        if self.kind_ == "continuous":
-            self.noise_variance_ = self._residual_variance(seqs)
-        return self
-
-    def _training_data(self, X, sample_weight, reset):
-        """Validated sequences, their training windows, targets and weights.
+    def _validate_data(self, X, y, sample_weight, reset, classes=None):
+        """The training windows of ``X`` (which keep the whole sequences),
+        their targets and weights; ``y`` is ignored.
 
         On any error the estimator is left exactly as it was.
         """
@@ -274,16 +260,16 @@ class GenerativeLSTM(BaseLSTMEstimator):
             continuous = self.kind_ == "continuous"
             self._n_outputs = self._n_step_features if continuous else self.n_tokens_
             self._loss = MeanSquaredError() if continuous else SoftmaxCrossEntropy()
-        return (seqs, *self._windows(seqs, sw))
+        return self._windows(seqs, sw)
+
+    def _after_training(self, seqs):
+        if self.kind_ == "continuous":
+            self.noise_variance_ = self._residual_variance(seqs.sequences)
 
     def make_objective(self, X, y=None, sample_weight=None):
         """The training loss over the windows of ``X`` as a function of the
         flat weight vector: ``(fun, theta0)``, as for the other estimators."""
         return super().make_objective(X, y, sample_weight)
-
-    def _objective_data(self, X, y, sample_weight, reset):
-        _, windows, Y, w = self._training_data(X, sample_weight, reset=reset)
-        return windows, Y, w
 
     def _initialize(self, seqs):
         super()._initialize(seqs)
@@ -293,26 +279,29 @@ class GenerativeLSTM(BaseLSTMEstimator):
     def _stratify_labels(self, Y):
         return None
 
-    def _score_encoded(self, X, lengths, Y, sw):
-        """Validation score: the mean per-step log-likelihood (up to the
-        Gaussian's constant for continuous models)."""
-        out = self.network_.forward(X, lengths)
-        weights = sequence_weights(sw, lengths, out.shape[1])
-        value, _ = self._loss(self.network_.backend, out, Y, weights)
+    def _score_encoded(self, val):
+        """Validation score on ``val`` (a :class:`~numlstm.nn.SequenceData`):
+        the mean per-step log-likelihood (up to the Gaussian's constant for
+        continuous models)."""
+        network = self.network_
+        out = network.forward(val.X, val.lengths)
+        weights = sequence_weights(val.host_weight, val.host_lengths,
+                                   out.shape[1])
+        value, _ = self._loss(network.backend, out, val.Y, weights)
         return -value
 
     # ------------------------------------------------------------------
     # likelihood
 
-    def _outputs(self, seqs):
-        seqs_b, Y = self._batch([self._io(s) for s in seqs])
-        out = np.asarray(self._predict_network().forward(seqs_b.X,
-                                                         seqs_b.lengths),
-                         dtype=np.float64)
-        return out, Y, seqs_b.lengths
+    def _sequence_outputs(self, seqs):
+        """Outputs (host float64) for whole sequences, their targets and
+        lengths."""
+        batch, Y = self._batch([self._io(s) for s in seqs])
+        out = self._outputs(self._predict_network(), batch.X, batch.lengths)
+        return out, Y, batch.lengths
 
     def _residual_variance(self, seqs):
-        out, Y, lengths = self._outputs(seqs)
+        out, Y, lengths = self._sequence_outputs(seqs)
         mask = np.arange(out.shape[1])[None, :] < lengths[:, None]
         var = np.mean((out[mask] - Y[mask]) ** 2, axis=0)
         return np.maximum(var, np.finfo(np.float64).tiny)
@@ -330,7 +319,7 @@ class GenerativeLSTM(BaseLSTMEstimator):
     def _log_likelihood(self, X):
         check_is_fitted(self, "network_")
         seqs = self._sequences(X, reset=False)
-        out, Y, lengths = self._outputs(seqs)
+        out, Y, lengths = self._sequence_outputs(seqs)
         steps = self._step_log_likelihood(out, Y)
         mask = np.arange(steps.shape[1])[None, :] < lengths[:, None]
         return np.where(mask, steps, 0.0).sum(axis=1), lengths
@@ -397,7 +386,7 @@ class GenerativeLSTM(BaseLSTMEstimator):
         out = np.empty((n_samples, length, width))
         for t in range(length):
             y, states = network.forward_stateful(x, states)
-            y = np.asarray(y[:, -1], dtype=np.float64)
+            y = network.backend.to_host(y)[:, -1].astype(np.float64)
             out[:, t] = self._draw(y, temperature, rng)
             x = self._next_input(out[:, t])
         if self.kind_ == "continuous":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ._base import BaseLSTMEstimator, as_sizes, training_parameters
+from ._base import BaseLSTMEstimator, training_parameters
 from ._docs import estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
+from ._params import LayerSizes, as_sizes
 
 _SIZES = """    hidden_layer_sizes : tuple of int, default=(50, 50)
         Hidden units of each LSTM layer, input side first. Every layer but
@@ -20,6 +21,9 @@ _WEIGHTS = """
 
 
 class _StackedLSTM(BaseLSTMEstimator):
+    _parameter_constraints = {"hidden_layer_sizes": [LayerSizes()],
+                              **BaseLSTMEstimator._parameter_constraints}
+
     def __init__(self, hidden_layer_sizes=(50, 50), *, return_sequences=False,
                  solver="adam", learning_rate_init=1e-3, batch_size=32,
                  max_iter=200, tol=1e-4, n_iter_no_change=10,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._base import BaseLSTMEstimator, training_parameters
 from ._docs import estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
+from ._params import LayerSizes
 
 _UNITS = """    units : int, default=50
         Hidden units of the LSTM layer.
@@ -18,9 +19,10 @@ _WEIGHTS = """
 """
 
 
-
-
 class _VanillaLSTM(BaseLSTMEstimator):
+    _parameter_constraints = {"units": [LayerSizes(single=True)],
+                              **BaseLSTMEstimator._parameter_constraints}
+
     def __init__(self, units=50, *, return_sequences=False, solver="adam",
                  learning_rate_init=1e-3, batch_size=32, max_iter=200, tol=1e-4,
                  n_iter_no_change=10, early_stopping=False,

@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .layers import LSTM, Layer
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
-
-
-def reversal_index(lengths, n_steps: int):
-    """``(B, T)`` index reversing each sequence within its own length.
-
-    Step ``t < L_b`` maps to ``L_b - 1 - t``; padded steps map to themselves,
-    so padding stays at the end. The map is its own inverse.
-    """
-    t = np.arange(n_steps)[None, :]
-    L = np.asarray(lengths)[:, None]
-    return np.where(t < L, L - 1 - t, t)
-
-
-def reverse_steps(values, index):
-    """Gather ``values (B, T, F)`` along time by ``index (B, T)``."""
-    return np.ascontiguousarray(np.take_along_axis(values, index[:, :, None],
-                                                   axis=1))
 
 
 class BidirectionalLSTM(Layer):
@@ -87,51 +68,49 @@ class BidirectionalLSTM(Layer):
                       {k[n:]: v for k, v in weights.items() if k.startswith(d)},
                       {k[n:]: v for k, v in grads.items() if k.startswith(d)})
 
-    def initialize(self, rng) -> None:
-        for lstm in self.directions.values():
-            lstm.initialize(rng)
+    def initialize(self, rng, weights) -> None:
+        for d, lstm in self.directions.items():
+            n = len(d) + 1
+            lstm.initialize(rng, {k[n:]: v for k, v in weights.items()
+                                  if k.startswith(d)})
 
     def forward(self, X, lengths, training=False):
         fw, bw = self.directions["forward"], self.directions["backward"]
-        self.index = reversal_index(lengths, X.shape[1])
+        be, buffers = self.backend, self.buffers
+        self.lengths = lengths
+        X_rev = buffers.get("X_rev", X.shape, X.dtype)
+        be.reverse_steps(X, lengths, X_rev)
         H_f = fw.forward(X, lengths, training)
-        H_b_rev = bw.forward(reverse_steps(X, self.index), lengths, training)
+        H_b_rev = bw.forward(X_rev, lengths, training)
         if self.return_sequences:
-            self.a, self.b = H_f, reverse_steps(H_b_rev, self.index)
+            H_b = buffers.get("H_b", H_b_rev.shape, X.dtype)
+            be.reverse_steps(H_b_rev, lengths, H_b)
+            self.a, self.b = H_f, H_b
         else:
             self.a, self.b = fw.h_n, bw.h_n
-        return self._merge(self.a, self.b)
-
-    def _merge(self, a, b):
-        if self.merge_mode == "concat":
-            return np.concatenate([a, b], axis=-1)
-        if self.merge_mode == "sum":
-            return a + b
-        if self.merge_mode == "mul":
-            return a * b
-        return 0.5 * (a + b)
-
-    def _unmerge(self, dY):
-        H = self.hidden_size
-        if self.merge_mode == "concat":
-            return (np.ascontiguousarray(dY[..., :H]),
-                    np.ascontiguousarray(dY[..., H:]))
-        if self.merge_mode == "sum":
-            return dY, dY
-        if self.merge_mode == "mul":
-            return dY * self.b, dY * self.a
-        return 0.5 * dY, 0.5 * dY
+        shape = (*self.a.shape[:-1], self.output_size)
+        out = buffers.get("out", shape, X.dtype)
+        be.merge(self.a, self.b, self.merge_mode, out)
+        return out
 
     def backward(self, dY):
         fw, bw = self.directions["forward"], self.directions["backward"]
+        be, buffers = self.backend, self.buffers
         fw.input_grad = bw.input_grad = self.input_grad
-        da, db = self._unmerge(dY)
+        da = buffers.get("da", self.a.shape, dY.dtype)
+        db = buffers.get("db", self.b.shape, dY.dtype)
+        be.unmerge(dY, self.a, self.b, self.merge_mode, da, db)
         if self.return_sequences:
             dX_f = fw.backward(da)
-            dX_b = bw.backward(reverse_steps(db, self.index))
+            db_rev = buffers.get("db_rev", db.shape, dY.dtype)
+            be.reverse_steps(db, self.lengths, db_rev)
+            dX_b = bw.backward(db_rev)
         else:
             dX_f = fw.backward(fw.zero_seq, dh_n=da)
             dX_b = bw.backward(bw.zero_seq, dh_n=db)
         if not self.input_grad:
             return None
-        return dX_f + reverse_steps(dX_b, self.index)
+        dX = buffers.get("dX", dX_f.shape, dY.dtype)
+        be.reverse_steps(dX_b, self.lengths, dX)
+        be.add(dX_f, dX, dX)
+        return dX

@@ -85,12 +85,12 @@ class ConvBlock(Layer):
         return {"W": (self.filters, self.in_channels, *kernel),
                 "b": (self.filters,)}
 
-    def initialize(self, rng) -> None:
+    def initialize(self, rng, weights) -> None:
         window = self.kernel_size ** self.ndim
-        self.weights["W"][...] = glorot_uniform(
+        weights["W"][...] = glorot_uniform(
             rng, self.filters * window, self.in_channels * window,
-            shape=self.weights["W"].shape)
-        self.weights["b"][...] = 0.0
+            shape=weights["W"].shape)
+        weights["b"][...] = 0.0
 
     def _workspace(self, N, dtype):
         if self._shape == (N, dtype):
@@ -138,7 +138,7 @@ class ConvBlock(Layer):
                              f"{(*self.X.shape[:1], *self.pooled.shape[1:])} "
                              f"over (B, T), got {dY.shape}")
         be, w, g = self.backend, self.weights, self.grads
-        dY = np.ascontiguousarray(dY).reshape(B * T, *dY.shape[2:])
+        dY = be.asarray(dY, dY.dtype).reshape(B * T, *dY.shape[2:])
         unpool = be.maxpool1d_backward if self.ndim == 1 else \
             be.maxpool2d_backward
         unpool(dY, self.argmax, self.d_relu)

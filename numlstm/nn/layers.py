@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._workspace import Workspace
 from .init import glorot_uniform, orthogonal
 
 
@@ -38,9 +39,12 @@ class Layer:
         self.backend = backend
         self.weights = weights
         self.grads = grads
+        self.buffers = Workspace(backend)
 
-    def initialize(self, rng: np.random.Generator) -> None:
-        """Draw this layer's initial weights from ``rng``."""
+    def initialize(self, rng: np.random.Generator, weights: dict) -> None:
+        """Draw this layer's initial weights from ``rng`` into ``weights``,
+        host arrays of the shapes of :meth:`param_shapes` (the network then
+        moves them to the backend in one copy)."""
 
     def forward(self, X, lengths, training: bool = False):
         raise NotImplementedError
@@ -86,13 +90,12 @@ class LSTM(Layer):
         D, H = self.input_size, self.hidden_size
         return {"W_ih": (4 * H, D), "W_hh": (4 * H, H), "b": (4 * H,)}
 
-    def initialize(self, rng):
+    def initialize(self, rng, weights):
         D, H = self.input_size, self.hidden_size
-        self.weights["W_ih"][...] = glorot_uniform(rng, 4 * H, D)
-        self.weights["W_hh"][...] = orthogonal(rng, 4 * H, H,
-                                               self.weights["W_hh"].dtype)
-        self.weights["b"][...] = 0.0
-        self.weights["b"][H:2 * H] = 1.0
+        weights["W_ih"][...] = glorot_uniform(rng, 4 * H, D)
+        weights["W_hh"][...] = orthogonal(rng, 4 * H, H, weights["W_hh"].dtype)
+        weights["b"][...] = 0.0
+        weights["b"][H:2 * H] = 1.0
 
     def _workspace(self, B, T, dtype):
         """(Re)allocate the buffers for a batch shape; reused across calls."""
@@ -102,17 +105,17 @@ class LSTM(Layer):
         self.H_out = be.empty((B, T, H), dtype)
         self.h_n = be.empty((B, H), dtype)
         self.c_n = be.empty((B, H), dtype)
-        # the backward may turn the gates into their gradients in place
-        # (CPU: rows padded for its tiled product, and no second array of
-        # this, the largest, size); any width >= 4H is valid
-        width = getattr(be, "lstm_gate_grad_width", lambda h, dt: 4 * h)(H, dtype)
-        self.gates = be.empty((B, T, width), dtype)
+        # the backward turns the gates into their gradients in place (no
+        # second array of this, the largest, size), in rows as wide as the
+        # backend wants them
+        self.gates = be.empty((B, T, be.lstm_gate_grad_width(H, dtype)), dtype)
         self.cells = be.empty((B, T, H), dtype)
         self.h_prev = be.empty((B, T, H), dtype)
         self.rec = be.empty((B, 4 * H), dtype)
         self.dX = be.empty((B, T, D), dtype)
         self.dh0 = be.empty((B, H), dtype)
         self.dc0 = be.empty((B, H), dtype)
+        self.dh_sum = be.empty((B, H), dtype)
         self.zero_state = be.zeros((B, H), dtype)
         self.zero_seq = be.zeros((B, T, H), dtype)
         self._shape = (B, T, dtype)
@@ -158,7 +161,11 @@ class LSTM(Layer):
             dh_n = self.zero_state if dh_n is None else dh_n
         else:
             dH_out = self.zero_seq
-            dh_n = dY if dh_n is None else dY + dh_n
+            if dh_n is None:
+                dh_n = dY
+            else:
+                self.backend.add(dY, dh_n, self.dh_sum)
+                dh_n = self.dh_sum
         dc_n = self.zero_state if dc_n is None else dc_n
         w, g = self.weights, self.grads
         self.backend.lstm_backward(
@@ -192,10 +199,10 @@ class Dense(Layer):
         return {"W": (self.output_size, self.input_size),
                 "b": (self.output_size,)}
 
-    def initialize(self, rng):
-        self.weights["W"][...] = glorot_uniform(rng, self.output_size,
-                                                self.input_size)
-        self.weights["b"][...] = 0.0
+    def initialize(self, rng, weights):
+        weights["W"][...] = glorot_uniform(rng, self.output_size,
+                                           self.input_size)
+        weights["b"][...] = 0.0
 
     def forward(self, X, lengths, training=False):
         if X.shape[-1] != self.input_size:
@@ -203,7 +210,7 @@ class Dense(Layer):
                              f"X of shape {X.shape}")
         lead = X.shape[:-1]
         X2 = X.reshape(-1, self.input_size)
-        out = self.backend.empty((X2.shape[0], self.output_size), X.dtype)
+        out = self.buffers.get("out", (X2.shape[0], self.output_size), X.dtype)
         self.backend.dense_forward(X2, self.weights["W"], self.weights["b"], out)
         self.X2, self.lead = X2, lead
         return out.reshape(*lead, self.output_size)
@@ -213,7 +220,7 @@ class Dense(Layer):
             raise ValueError(f"Dense backward needs a gradient of shape "
                              f"{(*self.lead, self.output_size)}, got {dY.shape}")
         dY2 = dY.reshape(-1, self.output_size)
-        dX = self.backend.empty(self.X2.shape, dY2.dtype)
+        dX = self.buffers.get("dX", self.X2.shape, dY2.dtype)
         self.backend.dense_backward(self.X2, self.weights["W"], dY2, dX,
                                     self.grads["W"], self.grads["b"])
         return dX.reshape(*self.lead, self.input_size)
@@ -239,9 +246,20 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             self.mask = None
             return X
+        # drawn on the host, so that every backend drops the same values
+        # for the same seed
         keep = self.rng.random(X.shape) >= self.rate
-        self.mask = keep.astype(X.dtype) / X.dtype.type(1.0 - self.rate)
-        return X * self.mask
+        be, buffers = self.backend, self.buffers
+        self.mask = buffers.get("mask", X.shape, X.dtype)
+        be.upload(keep.astype(X.dtype) / X.dtype.type(1.0 - self.rate),
+                  self.mask)
+        out = buffers.get("out", X.shape, X.dtype)
+        be.mul(X, self.mask, out)
+        return out
 
     def backward(self, dY):
-        return dY if self.mask is None else dY * self.mask
+        if self.mask is None:
+            return dY
+        dX = self.buffers.get("dX", dY.shape, dY.dtype)
+        self.backend.mul(dY, self.mask, dX)
+        return dX

@@ -20,27 +20,60 @@ class Loss:
     target_dtype = None
 
     def __call__(self, backend, y_pred, y_true, weights):
+        """``(loss, grad)``: the loss as a float (read from the backend)
+        and its gradient in a new array; safe to call from many threads."""
+        out = backend.zeros(1, np.float64)
+        grad = backend.empty(y_pred.shape, y_pred.dtype)
+        self.into(backend, y_pred, y_true, weights, out, grad)
+        return float(backend.to_host(out)[0]), grad
+
+    def into(self, backend, y_pred, y_true, weights, out, grad=None):
+        """The loss into ``out[0]`` (a 1-element float64 backend array, so
+        that it stays in the backend's memory) and its gradient into
+        ``grad`` (shaped like ``y_pred``; by default a buffer of this loss,
+        which the next call overwrites: one training loop at a time);
+        returns the gradient."""
         K = y_pred.shape[-1]
         pred2 = y_pred.reshape(-1, K)
         target_shape = y_pred.shape if self.target_dtype is None \
             else y_pred.shape[:-1]
-        if np.shape(y_true) != target_shape:
-            raise ValueError(f"targets of shape {np.shape(y_true)} do not fit "
+        if _shape(y_true) != target_shape:
+            raise ValueError(f"targets of shape {_shape(y_true)} do not fit "
                              f"the network's outputs of shape {y_pred.shape}: "
                              f"{type(self).__name__} needs targets of shape "
                              f"{target_shape}")
-        if np.shape(weights) != y_pred.shape[:-1]:
-            raise ValueError(f"row weights of shape {np.shape(weights)} do not "
+        if _shape(weights) != y_pred.shape[:-1]:
+            raise ValueError(f"row weights of shape {_shape(weights)} do not "
                              f"fit the outputs of shape {y_pred.shape}")
         if self.target_dtype is None:
             true = backend.asarray(y_true, y_pred.dtype).reshape(-1, K)
         else:
-            self.check_labels(np.asarray(y_true), K)
+            if backend.on_host(y_true):  # else checked before it was moved
+                self.check_labels(np.asarray(y_true), K)
             true = backend.asarray(y_true, self.target_dtype).reshape(-1)
         w = backend.asarray(weights, y_pred.dtype).reshape(-1)
-        grad = backend.empty(pred2.shape, y_pred.dtype)
-        value = getattr(backend, self.kernel)(pred2, true, w, grad)
-        return float(value), grad.reshape(y_pred.shape)
+        if grad is None:
+            grad = self._grad(backend, y_pred.shape, y_pred.dtype)
+        getattr(backend, self.kernel)(pred2, true, w, grad.reshape(-1, K), out)
+        return grad
+
+    def _grad(self, backend, shape, dtype):
+        grad = self.__dict__.get("_grad_buffer")
+        if grad is None or grad.shape != shape or grad.dtype != dtype \
+                or self.__dict__.get("_grad_backend") is not backend:
+            grad = self._grad_buffer = backend.empty(shape, dtype)
+            self._grad_backend = backend
+        return grad
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_grad_buffer", None)  # a buffer does not travel
+        state.pop("_grad_backend", None)
+        return state
+
+
+def _shape(a) -> tuple:
+    return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
 
 
 class MeanSquaredError(Loss):

@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 
 from ..backends import resolve
+from ._workspace import Workspace
 from .layers import LSTM, Layer
 from .parameters import FlatParameters
 
@@ -52,6 +53,8 @@ class Network:
             for name, shape in layer.param_shapes().items():
                 shapes[f"{prefix}.{name}"] = shape
         self.params = FlatParameters(shapes, self.dtype, self.backend)
+        #: buffers of the network's own (row weights, lengths, states)
+        self.buffers = Workspace(self.backend)
         for prefix, layer in named_layers:
             names = layer.param_shapes()
             layer.bind(self.backend,
@@ -69,8 +72,12 @@ class Network:
             else np.random.SeedSequence(random_state)
         init_seq, noise_seq = seq.spawn(2)
         rng = np.random.default_rng(init_seq)
-        for layer in self.layers:
-            layer.initialize(rng)
+        host = np.zeros(self.params.size, self.dtype)
+        views = self.params.host_views(host)
+        for prefix, layer in zip(self.prefixes, self.layers, strict=True):
+            layer.initialize(rng, {n: views[f"{prefix}.{n}"]
+                                   for n in layer.param_shapes()})
+        self.backend.upload(host, self.params.theta)
         noise = np.random.default_rng(noise_seq)
         for layer in self.layers:
             if hasattr(layer, "rng"):
@@ -78,8 +85,29 @@ class Network:
 
     def output_lengths(self, lengths, outputs):
         """Real steps of each sequence of per-step ``outputs`` (for the loss
-        mask): by default the input's lengths."""
+        mask), a backend array: by default the input's lengths."""
         return lengths
+
+    def host_output_lengths(self, lengths, shape):
+        """:meth:`output_lengths` for host ``lengths`` and outputs of
+        ``shape``."""
+        return lengths
+
+    def full_lengths(self, n_samples: int, n_steps: int):
+        """A backend array of ``n_samples`` lengths all ``n_steps``, made
+        once per shape."""
+        key = (int(n_samples), int(n_steps))
+        full = self.__dict__.get("_full_lengths")
+        if full is None or full[0] != key:
+            full = self._full_lengths = (key, self.backend.asarray(
+                np.full(n_samples, n_steps, dtype=np.int64), np.int64))
+        return full[1]
+
+    def copy_of(self, a):
+        """A new backend array holding ``a``'s values."""
+        out = self.backend.empty(a.shape, a.dtype)
+        self.backend.copy(a, out)
+        return out
 
     @staticmethod
     def check_lengths(lengths, n_samples: int, n_steps: int):
@@ -97,10 +125,18 @@ class Network:
         return np.ascontiguousarray(lengths, dtype=np.int64)
 
     def prepare_input(self, X, lengths):
-        """``X`` as a contiguous array of the network dtype, ``lengths`` checked."""
-        X = self.backend.asarray(X, self.dtype)
+        """``X`` as a contiguous backend array of the network dtype and
+        ``lengths`` as int64 backend array, checked when the host can read
+        them (the estimator checks data before moving it to a device)."""
+        be = self.backend
+        X = be.asarray(X, self.dtype)
         if X.ndim >= 3:
-            lengths = self.check_lengths(lengths, X.shape[0], X.shape[1])
+            if lengths is None:
+                lengths = self.full_lengths(X.shape[0], X.shape[1])
+            elif be.on_host(lengths):
+                lengths = be.asarray(
+                    self.check_lengths(lengths, X.shape[0], X.shape[1]),
+                    np.int64)
         return X, lengths
 
     @property
@@ -217,7 +253,8 @@ class Sequential(Network):
             if isinstance(layer, LSTM):
                 h0, c0 = states[k]
                 X = layer.forward(X, lengths, False, h0=h0, c0=c0)
-                out_states.append((layer.h_n.copy(), layer.c_n.copy()))
+                out_states.append((self.copy_of(layer.h_n),
+                                   self.copy_of(layer.c_n)))
                 k += 1
             else:
                 X = layer.forward(X, lengths, False)

@@ -15,6 +15,14 @@ class Optimizer:
         self.learning_rate = float(learning_rate)
         self.state = None
 
+    def _status(self, status):
+        """The caller's divergence status, or a clear one of our own."""
+        if status is not None:
+            return status
+        if getattr(self, "_clear_status", None) is None:
+            self._clear_status = self.backend.zeros(3, "float64")
+        return self._clear_status
+
     def _ensure_state(self, theta, n: int):
         if self.state is None or self.state[0].shape != theta.shape:
             self.state = [self.backend.zeros(theta.shape, theta.dtype)
@@ -41,10 +49,12 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
-    def step(self, theta, grad) -> None:
+    def step(self, theta, grad, status=None) -> None:
+        """Update ``theta`` in place, unless ``status`` (see the backend
+        contract) says training diverged."""
         (velocity,) = self._ensure_state(theta, 1)
         self.backend.sgd_step(theta, grad, velocity, self.learning_rate,
-                              self.momentum, self.nesterov)
+                              self.momentum, self.nesterov, self._status(status))
 
 
 class Adam(Optimizer):
@@ -57,11 +67,13 @@ class Adam(Optimizer):
         self.epsilon = float(epsilon)
         self.t = 0
 
-    def step(self, theta, grad) -> None:
+    def step(self, theta, grad, status=None) -> None:
+        """As :meth:`SGD.step`."""
         m, v = self._ensure_state(theta, 2)
         self.t += 1
         self.backend.adam_step(theta, grad, m, v, self.t, self.learning_rate,
-                               self.beta_1, self.beta_2, self.epsilon)
+                               self.beta_1, self.beta_2, self.epsilon,
+                               self._status(status))
 
 
 class RMSprop(Optimizer):
@@ -72,7 +84,8 @@ class RMSprop(Optimizer):
         super().__init__(backend, learning_rate)
         self.rho, self.epsilon = float(rho), float(epsilon)
 
-    def step(self, theta, grad) -> None:
+    def step(self, theta, grad, status=None) -> None:
+        """As :meth:`SGD.step`."""
         (sq,) = self._ensure_state(theta, 1)
         self.backend.rmsprop_step(theta, grad, sq, self.learning_rate, self.rho,
-                                  self.epsilon)
+                                  self.epsilon, self._status(status))

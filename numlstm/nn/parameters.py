@@ -42,6 +42,7 @@ class FlatParameters:
             self.offsets[name] = size
             size += int(np.prod(shape, dtype=np.int64))
         self.size = size
+        self.backend = backend
         self.theta = backend.zeros(size, self.dtype)
         self.grad = backend.zeros(size, self.dtype)
         #: a copy of ``theta`` taken before each update, to undo one that
@@ -49,6 +50,14 @@ class FlatParameters:
         self.backup = backend.zeros(size, self.dtype)
         self.views = self._views(self.theta)
         self.grad_views = self._views(self.grad)
+        #: ``(start, stop)`` of each weight matrix (what L2 penalises, not
+        #: the biases), as host ints and as a ``(k, 2)`` backend array
+        self.host_segments = [
+            (self.offsets[name], self.offsets[name] + int(np.prod(shape)))
+            for name, shape in self.shapes.items() if len(shape) >= 2]
+        self.segments = backend.asarray(
+            np.array(self.host_segments, dtype=np.int64).reshape(-1, 2),
+            np.int64)
 
     def _views(self, flat) -> dict:
         out = {}
@@ -58,9 +67,15 @@ class FlatParameters:
             out[name] = flat[start:stop].reshape(shape)
         return out
 
+    def host_views(self, flat) -> dict:
+        """``views`` of a host vector laid out as ``theta``."""
+        return self._views(flat)
+
     def to_dict(self) -> dict:
-        """A copy of every weight, name -> array, in layout order."""
-        return {name: np.array(view) for name, view in self.views.items()}
+        """A copy of every weight, name -> array, in layout order (one
+        read from the backend)."""
+        host = np.array(self.backend.to_host(self.theta))
+        return {name: view.copy() for name, view in self._views(host).items()}
 
     def load_dict(self, weights: dict) -> None:
         """Copy ``weights`` in after checking every name and shape.
@@ -79,7 +94,8 @@ class FlatParameters:
         if missing or extra:
             raise ValueError(f"weight names do not match the network: missing "
                              f"{missing}, unexpected {extra}")
-        arrays = {}
+        host = np.empty(self.size, self.dtype)
+        views = self._views(host)
         for name, shape in self.shapes.items():
             a = np.asarray(weights[name])
             if a.shape != shape:
@@ -90,9 +106,8 @@ class FlatParameters:
                                  f"dtype {a.dtype}")
             if not np.all(np.isfinite(a)):
                 raise ValueError(f"weight {name!r} contains NaN or infinity")
-            arrays[name] = a
-        for name, a in arrays.items():
-            self.views[name][...] = a
+            views[name][...] = a
+        self.backend.upload(host, self.theta)
 
     def set_flat(self, theta) -> None:
         """Copy a flat vector of the right size into ``theta``."""
@@ -100,4 +115,5 @@ class FlatParameters:
         if theta.shape != (self.size,):
             raise ValueError(f"parameter vector has shape {theta.shape}, "
                              f"expected ({self.size},)")
-        self.theta[:] = theta
+        self.backend.upload(np.ascontiguousarray(theta, dtype=self.dtype),
+                            self.theta)

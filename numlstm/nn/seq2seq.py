@@ -21,8 +21,8 @@ class StartInput(Layer):
     def param_shapes(self) -> dict:
         return {"start": (self.size,)}
 
-    def initialize(self, rng) -> None:
-        self.weights["start"][...] = 0.0
+    def initialize(self, rng, weights) -> None:
+        weights["start"][...] = 0.0
 
 
 class EncoderDecoder(Network):
@@ -110,7 +110,15 @@ class EncoderDecoder(Network):
         super().__init__(named, dtype, backend, random_state, input_grad)
 
     def output_lengths(self, lengths, outputs):
-        return np.full(outputs.shape[0], outputs.shape[1], dtype=np.int64)
+        return self.full_lengths(outputs.shape[0], outputs.shape[1])
+
+    def host_output_lengths(self, lengths, shape):
+        return np.full(shape[0], shape[1], dtype=np.int64)
+
+    @property
+    def _feedback_classes(self) -> int:
+        """Classes of one-hot feedback; 0 when values are fed back."""
+        return self.n_classes if self.feedback == "classes" else 0
 
     def forward(self, X, lengths=None, training: bool = False, targets=None):
         """Outputs ``(B, n_steps_out, n_outputs)``.
@@ -119,20 +127,27 @@ class EncoderDecoder(Network):
         the decoder; without them the decoder feeds itself its predictions.
         """
         X, lengths = self.prepare_input(X, lengths)
+        be, buffers = self.backend, self.buffers
         h = X
         for layer in self.encoder:
             h = layer.forward(h, lengths, training)
         B, T = X.shape[0], self.n_steps_out
-        full = np.full(B, T, dtype=np.int64)
+        full = self.full_lengths(B, T)
         last = self.encoder[-1]
         if self.mode == "repeat":
-            H = self.decoder.forward(np.repeat(h[:, None, :], T, axis=1), full,
-                                     training)
+            repeated = buffers.get("repeated", (B, T, h.shape[-1]), self.dtype)
+            be.broadcast(h.reshape(B, 1, h.shape[-1]), repeated)
+            H = self.decoder.forward(repeated, full, training)
         elif targets is not None:
-            H = self.decoder.forward(self._teacher_inputs(targets), full,
-                                     training, h0=last.h_n, c0=last.c_n)
+            inputs = buffers.get("teacher", (B, T, self.feedback_size),
+                                 self.dtype)
+            targets = be.asarray(targets, targets.dtype)
+            be.teacher_inputs(self.start.weights["start"], targets,
+                              self._feedback_classes, inputs)
+            H = self.decoder.forward(inputs, full, training, h0=last.h_n,
+                                     c0=last.c_n)
         else:
-            return self._generate(last.h_n.copy(), last.c_n.copy())
+            return self._generate(last.h_n, last.c_n)
         if self.dropout is not None:
             H = self.dropout.forward(H, full, training)
         return self.dense.forward(H, full, training)
@@ -142,50 +157,37 @@ class EncoderDecoder(Network):
         if self.dropout is not None:
             dH = self.dropout.backward(dH)
         d_in = self.decoder.backward(dH)
+        be = self.backend
         if self.mode == "repeat":
-            dX = self.encoder[-1].backward(np.ascontiguousarray(d_in.sum(axis=1)))
+            d_h = self.buffers.get("d_h", (d_in.shape[0], d_in.shape[2]),
+                                   d_in.dtype)
+            be.sum_steps(d_in, d_h)
+            dX = self.encoder[-1].backward(d_h)
         else:
-            self.start.grads["start"][...] = d_in[:, 0, :].sum(axis=0)
+            be.sum_rows(d_in[:, 0, :], self.start.grads["start"])
             dX = self.encoder[-1].backward(self.decoder.dh0,
                                            dc_n=self.decoder.dc0)
         for layer in reversed(self.encoder[:-1]):
             dX = layer.backward(dX)
         return dX
 
-    def _one_hot(self, codes):
-        return np.eye(self.n_classes, dtype=self.dtype)[codes]
-
-    def _teacher_inputs(self, targets):
-        """Start input, then the targets shifted one step: ``(B, T, F)``."""
-        Y = np.asarray(targets)
-        if self.feedback == "classes":
-            codes = (Y[..., 0] if Y.ndim == 3 else Y).astype(np.int64)
-            prev = self._one_hot(codes[:, :-1])
-        else:
-            prev = Y[:, :-1].astype(self.dtype, copy=False)
-        start = np.broadcast_to(self.start.weights["start"],
-                                (len(Y), 1, self.feedback_size))
-        return np.ascontiguousarray(np.concatenate([start, prev], axis=1))
-
-    def _feedback_from_outputs(self, out):
-        """The next decoder input from the outputs of one step ``(B, 1, K)``."""
-        if self.feedback == "values":
-            return out
-        if out.shape[-1] == 1:
-            return self._one_hot((out[..., 0] > 0).astype(np.int64))
-        return self._one_hot(np.argmax(out, axis=-1))
-
-    def _generate(self, h, c):
-        B, T = len(h), self.n_steps_out
-        one = np.ones(B, dtype=np.int64)
-        x = np.ascontiguousarray(np.broadcast_to(
-            self.start.weights["start"], (B, 1, self.feedback_size)))
-        outs = np.empty((B, T, self.dense.output_size), dtype=self.dtype)
+    def _generate(self, h0, c0):
+        """Decode step by step from the encoder's state, feeding each step's
+        prediction to the next: ``(B, n_steps_out, n_outputs)``."""
+        be, buffers = self.backend, self.buffers
+        B, T, H = h0.shape[0], self.n_steps_out, h0.shape[1]
+        one = self.full_lengths(B, 1)
+        x = buffers.get("x", (B, 1, self.feedback_size), self.dtype)
+        be.broadcast(self.start.weights["start"], x)
+        h, c = (buffers.get(name, (B, H), self.dtype) for name in ("h", "c"))
+        be.copy(h0, h)
+        be.copy(c0, c)
+        outs = be.empty((B, T, self.dense.output_size), self.dtype)
         for t in range(T):
-            H = self.decoder.forward(x, one, False, h0=h, c0=c)
-            h, c = self.decoder.h_n.copy(), self.decoder.c_n.copy()
-            out = self.dense.forward(H, one, False)
-            outs[:, t] = out[:, 0]
-            x = np.ascontiguousarray(self._feedback_from_outputs(out),
-                                     dtype=self.dtype)
+            H_t = self.decoder.forward(x, one, False, h0=h, c0=c)
+            be.copy(self.decoder.h_n, h)
+            be.copy(self.decoder.c_n, c)
+            out = self.dense.forward(H_t, one, False)
+            be.copy(out[:, 0], outs[:, t])
+            be.feedback(out, self._feedback_classes, x)
         return outs

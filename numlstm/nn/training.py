@@ -1,8 +1,13 @@
-"""One training step: forward, loss, backward, clipping, update."""
+"""One training step: forward, loss, backward, clipping, update.
+
+Every array these functions touch belongs to the backend, and every scalar
+they produce (the loss, the gradient norm, the divergence status) stays in a
+small backend array (:class:`StepScalars`): the estimator reads those once
+per epoch. The public :func:`loss_and_gradient` and :func:`train_step`
+also take host arrays and return floats, reading the scalars at once.
+"""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -11,10 +16,85 @@ class DivergenceError(FloatingPointError):
     """The loss or the gradient became NaN or infinite; weights were kept."""
 
 
+class StepScalars:
+    """The backend arrays a training step writes its scalars into.
+
+    ``loss`` and ``norm`` hold the last batch's loss and gradient norm,
+    ``total`` an epoch's weighted loss (:meth:`Backend.accumulate`), and
+    ``status`` the divergence status of the backend contract.
+    """
+
+    def __init__(self, backend) -> None:
+        self.backend = backend
+        self.loss = backend.zeros(1, np.float64)
+        self.norm = backend.zeros(1, np.float64)
+        self.total = backend.zeros(1, np.float64)
+        self.status = backend.zeros(3, np.float64)
+
+    def read(self) -> tuple:
+        """``(total, status)`` as host values: one read per epoch."""
+        be = self.backend
+        return float(be.to_host(self.total)[0]), np.array(be.to_host(self.status))
+
+    def reset(self) -> None:
+        """Zero the epoch's total and the status."""
+        self.backend.fill(self.total, 0.0)
+        self.backend.fill(self.status, 0.0)
+
+
+def divergence_message(status) -> str:
+    """What a set status says, for :class:`DivergenceError`."""
+    flag, loss, norm = (float(v) for v in status[:3])
+    if flag == 2:
+        return (f"training diverged: the update overflowed (loss={loss}, "
+                f"gradient norm={norm})")
+    return f"training diverged: loss={loss}, gradient norm={norm}"
+
+
 def sequence_weights(sample_weight, lengths, n_steps: int):
-    """Row weights ``(B, T)`` for per-step outputs: sample weight x step mask."""
+    """Row weights ``(B, T)`` of host arrays: sample weight x step mask (the
+    host twin of :meth:`Backend.sequence_weights`, float64)."""
     mask = np.arange(n_steps)[None, :] < np.asarray(lengths)[:, None]
     return np.asarray(sample_weight, dtype=np.float64)[:, None] * mask
+
+
+def batch_loss_and_gradient(network, loss, X, y, lengths, sample_weight,
+                            l2_scale: float, training: bool, out) -> tuple:
+    """Forward and backward over one batch of backend arrays; returns the
+    shape of the network's outputs.
+
+    The loss goes into ``out[0]``, its gradient into ``network.params.grad``.
+    ``sample_weight (B,)`` is a backend array of the network's dtype;
+    ``l2_scale`` is ``alpha`` over the sum of the batch's sample weights.
+    """
+    X, lengths = network.prepare_input(X, lengths)
+    n = X.shape[0]
+    if tuple(sample_weight.shape) != (n,):
+        raise ValueError(f"sample_weight has shape {tuple(sample_weight.shape)}"
+                         f", but X holds {n} sequences")
+    outputs = network.forward(X, lengths, training=training, targets=y)
+    if outputs.ndim == 3:
+        weights = network.buffers.get("row_weights", outputs.shape[:2],
+                                      outputs.dtype)
+        network.backend.sequence_weights(
+            sample_weight, network.output_lengths(lengths, outputs), weights)
+    else:
+        weights = sample_weight
+    network.backward(loss.into(network.backend, outputs, y, weights, out))
+    if l2_scale:
+        params = network.params
+        network.backend.l2_penalty(params.theta, params.grad, params.segments,
+                                   l2_scale, out)
+    return tuple(outputs.shape)
+
+
+def _host_weights(network, sample_weight, n: int):
+    """Host sample weights (ones when None) and their backend twin."""
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight)
+    if sw.shape != (n,):
+        raise ValueError(f"sample_weight has shape {sw.shape}, but X holds {n} "
+                         "sequences")
+    return sw, network.backend.asarray(sw, network.dtype)
 
 
 def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
@@ -30,106 +110,97 @@ def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
     batch size. ``training=False`` turns dropout off, which makes the loss a
     deterministic function of the weights.
     """
-    value, _ = _data_loss_and_gradient(network, loss, X, y, lengths,
-                                       sample_weight, training)
-    if alpha:
-        sw = np.ones(len(X)) if sample_weight is None else sample_weight
-        value += _add_l2(network, alpha / float(np.sum(sw)))
-    return value
+    sw, sw_backend = _host_weights(network, sample_weight, len(X))
+    out = network.backend.zeros(1, np.float64)
+    scale = alpha / float(np.sum(sw)) if alpha else 0.0
+    batch_loss_and_gradient(network, loss, X, y, lengths, sw_backend, scale,
+                            training, out)
+    return float(network.backend.to_host(out)[0])
 
 
-def _data_loss_and_gradient(network, loss, X, y, lengths, sample_weight,
-                            training):
-    """The data term of :func:`loss_and_gradient` and the sum of the row
-    weights it is the weighted mean over."""
-    X, lengths = network.prepare_input(X, lengths)
-    n = X.shape[0]
-    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight)
-    if sw.shape != (n,):
-        raise ValueError(f"sample_weight has shape {sw.shape}, but X holds {n} "
-                         "sequences")
-    out = network.forward(X, lengths, training=training, targets=y)
-    if out.ndim == 3:
-        weights = sequence_weights(sw, network.output_lengths(lengths, out),
-                                   out.shape[1])
-    else:
-        weights = sw
-    value, grad = loss(network.backend, out, y, weights)
-    network.backward(grad)
-    return value, float(np.sum(weights))
-
-
-def chunked_loss_and_gradient(network, loss, X, y, lengths, sample_weight,
-                              alpha: float, chunk_size: int):
-    """:func:`loss_and_gradient` without dropout over all of ``X``, computed
-    ``chunk_size`` sequences at a time; returns ``(loss, grad)``, both float64.
+def chunked_loss_and_gradient(network, loss, data, alpha: float,
+                              chunk_size: int):
+    """:func:`loss_and_gradient` without dropout over all of ``data`` (a
+    :class:`~numlstm.nn.data.SequenceData`), computed ``chunk_size``
+    sequences at a time; returns ``(loss, grad)``, host float64.
 
     The loss is a weighted mean over rows, so the whole data's loss and
     gradient are the chunks' ones weighted by their share of the row weights:
     memory is that of one chunk, whatever the number of sequences.
     """
-    n = len(X)
-    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight)
+    be, sw = network.backend, data.host_weight
+    out = network.buffers.get("chunk_loss", (1,), np.float64)
     total_value, total_weight = 0.0, 0.0
     total_grad = np.zeros(network.params.size)
-    for start in range(0, n, int(chunk_size)):
+    for start in range(0, data.n, int(chunk_size)):
         part = slice(start, start + int(chunk_size))
         if not np.any(sw[part] > 0):
             continue  # nothing to learn there (and a zero-weight mean is 0/0)
-        value, weight = _data_loss_and_gradient(
-            network, loss, X[part], y[part],
-            None if lengths is None else lengths[part], sw[part], False)
-        total_value += value * weight
+        X, Y, lengths, w = data.slice(part)
+        shape = batch_loss_and_gradient(network, loss, X, Y, lengths, w, 0.0,
+                                        False, out)
+        if len(shape) == 3:
+            steps = network.host_output_lengths(data.host_lengths[part], shape)
+            weight = float(np.sum(sequence_weights(sw[part], steps, shape[1])))
+        else:
+            weight = float(np.sum(sw[part]))
+        total_value += float(be.to_host(out)[0]) * weight
         total_weight += weight
-        total_grad += weight * network.backend.to_host(network.params.grad)
+        total_grad += weight * be.to_host(network.params.grad)
     value = total_value / total_weight
     total_grad /= total_weight
     if alpha:
         scale = alpha / float(np.sum(sw))
-        for name, w in network.params.views.items():
-            if w.ndim >= 2:
-                host = np.asarray(network.backend.to_host(w), dtype=np.float64)
-                value += 0.5 * scale * float(np.sum(host ** 2))
-                start = network.params.offsets[name]
-                total_grad[start:start + host.size] += scale * host.ravel()
+        theta = np.asarray(be.to_host(network.params.theta), dtype=np.float64)
+        for start, stop in network.params.host_segments:
+            w = theta[start:stop]
+            value += 0.5 * scale * float(np.sum(w ** 2))
+            total_grad[start:stop] += scale * w
     return value, total_grad
-
-
-def _add_l2(network, alpha: float) -> float:
-    penalty = 0.0
-    for name, w in network.params.views.items():
-        if w.ndim >= 2:
-            penalty += 0.5 * alpha * float(np.sum(w.astype(np.float64) ** 2))
-            network.params.grad_views[name] += alpha * w
-    return penalty
 
 
 def train_step(network, loss, optimizer, X, y, lengths=None,
                sample_weight=None, alpha: float = 0.0,
-               clip_norm: float | None = None) -> float:
+               clip_norm: float | None = None, *, scalars=None,
+               weight_sum: float | None = None):
     """One optimiser update on one batch; return the batch loss.
+
+    With ``scalars`` (a :class:`StepScalars`) the step reads nothing back:
+    ``X``, ``y``, ``lengths`` and ``sample_weight`` are backend arrays (the
+    sample weights in the network's dtype, ``weight_sum`` their host sum),
+    the loss stays in ``scalars.loss``, a divergence only sets
+    ``scalars.status`` (later steps then do nothing) and the function
+    returns None. Without, it takes host arrays, returns the loss as a
+    float and raises at once.
 
     Raises
     ------
     DivergenceError
-        If the loss or the gradient norm is not finite. The weights are left
-        as they were before the step.
+        If the loss or the gradient norm is not finite, or the update
+        overflows (only without ``scalars``). The weights are left as they
+        were before the step.
     """
-    value = loss_and_gradient(network, loss, X, y, lengths, sample_weight, alpha)
-    grad = network.params.grad
+    be = network.backend
+    standalone = scalars is None
+    if standalone:
+        scalars = StepScalars(be)
+        sw, sample_weight = _host_weights(network, sample_weight, len(X))
+        weight_sum = float(np.sum(sw))
+    scale = alpha / weight_sum if alpha else 0.0
+    batch_loss_and_gradient(network, loss, X, y, lengths, sample_weight, scale,
+                            True, scalars.loss)
+    params = network.params
     if clip_norm is None:
-        norm = network.backend.global_norm(grad)
+        be.global_norm(params.grad, scalars.norm)
     else:
-        norm = network.backend.clip_grad_norm(grad, clip_norm)
-    if not (math.isfinite(value) and math.isfinite(norm)):
-        raise DivergenceError(
-            f"training diverged: loss={value}, gradient norm={norm}")
-    theta, backup = network.params.theta, network.params.backup
-    backup[:] = theta
-    optimizer.step(theta, grad)
-    if not math.isfinite(network.backend.global_norm(theta)):
-        theta[:] = backup
-        raise DivergenceError(
-            f"training diverged: the update overflowed (loss={value}, gradient "
-            f"norm={norm})")
-    return value
+        be.clip_grad_norm(params.grad, clip_norm, scalars.norm)
+    be.step_guard(scalars.loss, scalars.norm, scalars.status)
+    be.copy(params.theta, params.backup)
+    optimizer.step(params.theta, params.grad, scalars.status)
+    be.guard_update(params.theta, params.backup, scalars.status)
+    if not standalone:
+        return None
+    status = be.to_host(scalars.status)
+    if status[0]:
+        raise DivergenceError(divergence_message(status))
+    return float(be.to_host(scalars.loss)[0])

@@ -7,15 +7,13 @@ first call and then cached on disk (``cache=True``).
 import numpy as np
 
 from . import (
-    activations,
+    arrays,
     conv,
     dense,
-    linalg,
-    losses,
     lstm,
     lstm_wide,
-    optimizers,
     pooling,
+    scalars,
 )
 
 #: From this many weights on (``4H * (D + H)``, 12 MiB in float32), an LSTM
@@ -83,7 +81,7 @@ class CPUBackend:
     name = "cpu"
     is_gpu = False
 
-    # kernels (see numlstm.backends.KERNEL_NAMES)
+    # kernels (see numlstm.backends.Backend, the contract)
     lstm_forward = staticmethod(lstm_forward)
     lstm_backward = staticmethod(lstm_backward)
     conv1d_forward = staticmethod(conv.conv1d_forward)
@@ -98,18 +96,35 @@ class CPUBackend:
     maxpool2d_backward = staticmethod(pooling.maxpool2d_backward)
     dense_forward = staticmethod(dense.dense_forward)
     dense_backward = staticmethod(dense.dense_backward)
-    matmul_into = staticmethod(linalg.np_dot_into)
-    sigmoid = staticmethod(activations.sigmoid)
-    tanh = staticmethod(activations.tanh)
-    log_softmax = staticmethod(activations.log_softmax)
-    mse_loss = staticmethod(losses.mse_loss)
-    softmax_cross_entropy = staticmethod(losses.softmax_cross_entropy)
-    sigmoid_binary_cross_entropy = staticmethod(losses.sigmoid_binary_cross_entropy)
-    sgd_step = staticmethod(optimizers.sgd_step)
-    adam_step = staticmethod(optimizers.adam_step)
-    rmsprop_step = staticmethod(optimizers.rmsprop_step)
-    global_norm = staticmethod(optimizers.global_norm)
-    clip_grad_norm = staticmethod(optimizers.clip_grad_norm)
+    mse_loss = staticmethod(scalars.mse_loss)
+    softmax_cross_entropy = staticmethod(scalars.softmax_cross_entropy)
+    sigmoid_binary_cross_entropy = staticmethod(
+        scalars.sigmoid_binary_cross_entropy)
+    sgd_step = staticmethod(scalars.sgd_step)
+    adam_step = staticmethod(scalars.adam_step)
+    rmsprop_step = staticmethod(scalars.rmsprop_step)
+    global_norm = staticmethod(scalars.global_norm)
+    clip_grad_norm = staticmethod(scalars.clip_grad_norm)
+
+    # array operations (see numlstm.backends.Backend)
+    copy = staticmethod(arrays.copy)
+    fill = staticmethod(arrays.fill)
+    broadcast = staticmethod(arrays.broadcast)
+    add = staticmethod(arrays.add)
+    mul = staticmethod(arrays.mul)
+    take_rows = staticmethod(arrays.take_rows)
+    reverse_steps = staticmethod(arrays.reverse_steps)
+    merge = staticmethod(arrays.merge)
+    unmerge = staticmethod(arrays.unmerge)
+    sum_steps = staticmethod(arrays.sum_steps)
+    sum_rows = staticmethod(arrays.sum_rows)
+    sequence_weights = staticmethod(arrays.sequence_weights)
+    teacher_inputs = staticmethod(arrays.teacher_inputs)
+    feedback = staticmethod(arrays.feedback)
+    l2_penalty = staticmethod(arrays.l2_penalty)
+    accumulate = staticmethod(arrays.accumulate)
+    step_guard = staticmethod(arrays.step_guard)
+    guard_update = staticmethod(arrays.guard_update)
 
     @staticmethod
     def lstm_gate_grad_width(n_hidden, dtype):
@@ -136,9 +151,19 @@ class CPUBackend:
         return np.ascontiguousarray(a, dtype=dtype)
 
     @staticmethod
+    def upload(host, out):
+        """Copy a host array into ``out``."""
+        np.copyto(out, host)
+
+    @staticmethod
     def to_host(a):
-        """``a`` as a NumPy array."""
+        """``a`` as a NumPy array (``a`` itself: it already is one)."""
         return np.asarray(a)
+
+    @staticmethod
+    def on_host(a):
+        """Always True: NumPy reads every CPU array."""
+        return True
 
     def __repr__(self):
         return "CPUBackend()"

@@ -1,6 +1,6 @@
 """The machine a benchmark runs on: CPU load, thread pools, sgemm rate.
 
-Shared by ``numlstm bench`` (:mod:`numlstm.bench`) and the scripts under
+Shared by ``numlstm bench``, the asv ratio benchmark and the scripts under
 ``benchmarks/``. On a machine with few cores shared with someone's test run,
 thread pools (OpenBLAS, OpenMP) wait on descheduled threads and timings grow
 by orders of magnitude: :class:`OtherCPU` measures that disturbance so a
@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+
+from .timer import time_median
 
 #: thread-count variables reported with the machine
 THREAD_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS",
@@ -75,9 +76,19 @@ class OtherCPU:
 
 
 def wait_for_quiet(max_wait: float, threshold: float = BUSY_PERCENT) -> bool:
-    """Wait up to ``max_wait`` s until others use under ``threshold`` % of a core.
+    """Wait until other processes use under ``threshold`` % of a core.
 
-    Returns whether it got quiet.
+    Parameters
+    ----------
+    max_wait : float
+        Most seconds to wait; the load is sampled over 2 s at a time.
+    threshold : float, default :data:`BUSY_PERCENT`
+        In % of one core.
+
+    Returns
+    -------
+    bool
+        Whether it got quiet in time.
     """
     deadline = time.monotonic() + max_wait
     while time.monotonic() < deadline:
@@ -89,48 +100,17 @@ def wait_for_quiet(max_wait: float, threshold: float = BUSY_PERCENT) -> bool:
 
 
 # --------------------------------------------------------------------------
-# timing
-
-
-def time_median(fn, budget: float, max_repeats: int, warmup: int = 3) -> tuple:
-    """Median and count of timed calls of ``fn`` after ``warmup`` calls.
-
-    The warm-up stops early once it has taken ``budget`` seconds; at least 5
-    calls are timed, at most ``max_repeats``, about ``budget`` seconds' worth.
-    """
-    t0 = time.perf_counter()
-    for _ in range(warmup):
-        fn()
-        if time.perf_counter() - t0 > budget:
-            break
-    t0 = time.perf_counter()
-    fn()
-    estimate = max(time.perf_counter() - t0, 1e-7)
-    n = int(min(max_repeats, max(5, budget / estimate)))
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples), n
-
-
-def settle(seconds: float = 0.2) -> None:
-    """Let the spinning worker threads of the last library go to sleep.
-
-    numpy's OpenBLAS, SciPy's OpenBLAS (the one Numba's ``np.dot`` calls) and
-    torch's OpenMP each keep a pool busy-waiting for a while after work; on a
-    machine with few cores the next library would otherwise share them.
-    """
-    time.sleep(seconds)
-
-
-# --------------------------------------------------------------------------
 # the machine
 
 
 def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), else what platform says."""
+    """The CPU's model name.
+
+    Returns
+    -------
+    str
+        From ``/proc/cpuinfo``, else what :mod:`platform` says.
+    """
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -142,7 +122,13 @@ def cpu_model() -> str:
 
 
 def usable_cores() -> int:
-    """CPUs this process may run on (its affinity mask where there is one)."""
+    """CPUs this process may run on.
+
+    Returns
+    -------
+    int
+        The size of its affinity mask, else ``os.cpu_count()``.
+    """
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
@@ -150,7 +136,13 @@ def usable_cores() -> int:
 
 
 def blas_pools() -> list[dict]:
-    """threadpoolctl's view of the loaded thread pools ([] without it)."""
+    """The thread pools loaded in this process.
+
+    Returns
+    -------
+    list of dict
+        ``threadpoolctl.threadpool_info()``; empty without threadpoolctl.
+    """
     try:
         import threadpoolctl
     except ImportError:  # pragma: no cover - scikit-learn depends on it
@@ -164,6 +156,11 @@ def numlstm_blas_threads() -> int:
     Numba reaches BLAS through ``scipy.linalg.cython_blas``; in a wheel
     install that is the OpenBLAS under ``scipy.libs`` (numpy's own OpenBLAS,
     ``numpy.libs/libscipy_openblas64_*``, is another pool).
+
+    Returns
+    -------
+    int
+        That pool's thread count, else ``os.cpu_count()``.
     """
     import scipy.linalg.cython_blas  # noqa: F401 - loads SciPy's BLAS
 
@@ -175,7 +172,23 @@ def numlstm_blas_threads() -> int:
 
 
 def sgemm_peak(n: int = 2048, budget: float = 1.0) -> tuple[float, float]:
-    """GFLOP/s of a float32 (n, n) @ (n, n): numpy's BLAS, SciPy's BLAS."""
+    """GFLOP/s of a float32 ``(n, n) @ (n, n)`` product.
+
+    Parameters
+    ----------
+    n : int, default 2048
+        Matrix size.
+    budget : float, default 1.0
+        Seconds aimed at per library (:func:`~numlstm.bench.timer.time_median`,
+        at most 10 products).
+
+    Returns
+    -------
+    numpy_gflops : float
+        ``np.matmul`` (numpy's BLAS).
+    scipy_gflops : float
+        ``scipy.linalg.blas.sgemm`` (SciPy's BLAS, the one numlstm calls).
+    """
     import scipy.linalg.blas
 
     rng = np.random.default_rng(0)
@@ -194,10 +207,20 @@ def machine_lines(n_threads: int, peak_np: float, peak_sp: float,
                   peak_other: float, torch=None) -> list[str]:
     """The machine and versions as markdown bullet lines.
 
-    ``n_threads`` is numlstm's BLAS thread count
-    (:func:`numlstm_blas_threads`), the peaks and ``peak_other`` come from
-    :func:`sgemm_peak` measured under :class:`OtherCPU`; ``torch`` is the
-    torch module, or None where it is not importable.
+    Parameters
+    ----------
+    n_threads : int
+        numlstm's BLAS thread count (:func:`numlstm_blas_threads`).
+    peak_np, peak_sp : float
+        The two rates of :func:`sgemm_peak`.
+    peak_other : float
+        :class:`OtherCPU` percent while :func:`sgemm_peak` ran.
+    torch : module, optional
+        The torch module; None where it is not importable.
+
+    Returns
+    -------
+    list of str
     """
     import numba
     import scipy
