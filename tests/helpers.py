@@ -3,6 +3,12 @@
 Every output and scratch buffer handed to a kernel is filled with NaN first,
 so an entry the kernel forgets to write (or a scratch value it reads before
 writing) shows up as a NaN in the result instead of passing silently.
+
+The tests build their inputs and compare results as NumPy arrays; a kernel
+runs on a backend (the ``backend`` fixture of ``conftest.py``), so inputs go
+in with :func:`on`, buffers are made with :func:`nans` / :func:`filled` and
+results come out with :func:`host`. On the CPU all three moves are the
+identity (the same arrays), on a GPU backend they are copies.
 """
 
 import contextlib
@@ -10,11 +16,6 @@ import warnings
 
 import numpy as np
 import reference as ref
-
-from numlstm.backends import resolve
-
-#: The backend under test (resolved once; resolve() is cached anyway).
-BE = resolve("cpu")
 
 DTYPES = (np.float64, np.float32)
 
@@ -64,6 +65,40 @@ def strict_fp():
 
 def nan_array(shape, dtype):
     return np.full(shape, np.nan, dtype=dtype)
+
+
+# ----------------------------------------------------------- backend memory
+
+def on(be, *arrays):
+    """Host arrays as arrays of backend ``be``, each keeping its dtype (on
+    the CPU the very same arrays, so a test may still change them in place).
+    One array gives one, several a list, one dict a dict of the same keys."""
+    if len(arrays) == 1 and isinstance(arrays[0], dict):
+        return {k: be.asarray(v, v.dtype) for k, v in arrays[0].items()}
+    moved = [be.asarray(a, a.dtype) for a in arrays]
+    return moved[0] if len(moved) == 1 else moved
+
+
+def host(be, *arrays):
+    """Arrays of backend ``be`` read back as NumPy arrays (on the CPU they
+    are the same arrays: copy what the next kernel call may overwrite).
+    One array gives one, several a tuple, one dict a dict of the same keys."""
+    if len(arrays) == 1 and isinstance(arrays[0], dict):
+        return {k: be.to_host(v) for k, v in arrays[0].items()}
+    out = tuple(be.to_host(a) for a in arrays)
+    return out[0] if len(out) == 1 else out
+
+
+def filled(be, shape, dtype, value):
+    """An array of backend ``be`` with every element ``value``."""
+    out = be.empty(shape, dtype)
+    be.fill(out, value)
+    return out
+
+
+def nans(be, shape, dtype):
+    """A NaN-filled output or scratch buffer of backend ``be``."""
+    return filled(be, shape, dtype, np.nan)
 
 
 # --------------------------------------------------------------------- LSTM
@@ -116,52 +151,69 @@ def make_lstm_seeds(rng, case, scale=1.0):
     }
 
 
-def lstm_forward(case, be=BE, gate_width=None):
-    """Call the forward kernel on NaN-filled buffers; return them by name
-    (``gates`` rows ``gate_width`` long, default 4H)."""
+def lstm_forward(case, be, gate_width=None):
+    """Call backend ``be``'s forward kernel on ``case`` (host arrays or
+    ``be``'s) into NaN-filled buffers of ``be``; return those by name
+    (``gates`` rows ``gate_width`` long, default 4H), as ``be``'s arrays:
+    read them with :func:`host`."""
     X, W_hh = case["X"], case["W_hh"]
     B, T, _ = X.shape
     H = W_hh.shape[1]
     dt = X.dtype
     out = {
-        "H_out": nan_array((B, T, H), dt),
-        "h_n": nan_array((B, H), dt),
-        "c_n": nan_array((B, H), dt),
-        "gates": nan_array((B, T, gate_width or 4 * H), dt),
-        "cells": nan_array((B, T, H), dt),
-        "h_prev": nan_array((B, T, H), dt),
+        "H_out": nans(be, (B, T, H), dt),
+        "h_n": nans(be, (B, H), dt),
+        "c_n": nans(be, (B, H), dt),
+        "gates": nans(be, (B, T, gate_width or 4 * H), dt),
+        "cells": nans(be, (B, T, H), dt),
+        "h_prev": nans(be, (B, T, H), dt),
     }
-    rec = nan_array((B, 4 * H), dt)
-    be.lstm_forward(X, case["W_ih"], W_hh, case["b"], case["h0"], case["c0"],
-                    case["lengths"], out["H_out"], out["h_n"], out["c_n"],
+    rec = nans(be, (B, 4 * H), dt)
+    be.lstm_forward(*(be.asarray(case[k], dt) for k in LSTM_INPUTS),
+                    be.asarray(case["lengths"], np.int64),
+                    out["H_out"], out["h_n"], out["c_n"],
                     out["gates"], out["cells"], out["h_prev"], rec)
     return out
 
 
-def lstm_backward(case, fwd, seeds, be=BE, input_grad=True, dgates=None):
-    """Call the backward kernel on NaN-filled buffers; return the gradients
-    (``dX`` stays NaN when ``input_grad`` is False). ``dgates`` defaults to
-    a NaN-filled ``(B, T, 4H)`` scratch; ``fwd["gates"]`` asks for the gate
-    gradients in place of the gates."""
+def lstm_backward(case, fwd, seeds, be, input_grad=True, dgates=None):
+    """Call backend ``be``'s backward kernel on NaN-filled buffers of ``be``;
+    return the gradients as ``be``'s arrays (``dX`` stays NaN when
+    ``input_grad`` is False). ``case``, ``fwd`` and ``seeds`` may hold host
+    arrays or ``be``'s. ``dgates`` defaults to a NaN-filled ``(B, T, 4H)``
+    scratch; ``fwd["gates"]`` asks for the gate gradients in place of the
+    gates."""
     X, W_ih, W_hh = case["X"], case["W_ih"], case["W_hh"]
     B, T, _ = X.shape
     H = W_hh.shape[1]
     dt = X.dtype
     grads = {
-        "dX": nan_array(X.shape, dt),
-        "dW_ih": nan_array(W_ih.shape, dt),
-        "dW_hh": nan_array(W_hh.shape, dt),
-        "db": nan_array((4 * H,), dt),
-        "dh0": nan_array((B, H), dt),
-        "dc0": nan_array((B, H), dt),
+        "dX": nans(be, X.shape, dt),
+        "dW_ih": nans(be, W_ih.shape, dt),
+        "dW_hh": nans(be, W_hh.shape, dt),
+        "db": nans(be, (4 * H,), dt),
+        "dh0": nans(be, (B, H), dt),
+        "dc0": nans(be, (B, H), dt),
     }
-    be.lstm_backward(X, W_ih, W_hh, case["c0"], case["lengths"],
-                     fwd["gates"], fwd["cells"], fwd["h_prev"],
-                     seeds["dH_out"], seeds["dh_n"], seeds["dc_n"],
+    be.lstm_backward(*(be.asarray(case[k], dt)
+                       for k in ("X", "W_ih", "W_hh", "c0")),
+                     be.asarray(case["lengths"], np.int64),
+                     *(be.asarray(fwd[k], dt)
+                       for k in ("gates", "cells", "h_prev")),
+                     *(be.asarray(seeds[k], dt)
+                       for k in ("dH_out", "dh_n", "dc_n")),
                      *(grads[k] for k in LSTM_GRADS),
-                     nan_array((B, T, 4 * H), dt) if dgates is None else dgates,
+                     nans(be, (B, T, 4 * H), dt) if dgates is None else dgates,
                      input_grad)
     return grads
+
+
+def lstm_forward_backward(case, seeds, be, **backward_kw):
+    """:func:`lstm_forward` then :func:`lstm_backward` on ``be``; both
+    results read back: ``(fwd, grads)``, dicts of NumPy arrays."""
+    fwd = lstm_forward(case, be)
+    grads = lstm_backward(case, fwd, seeds, be, **backward_kw)
+    return host(be, fwd), host(be, grads)
 
 
 def reference_lstm(case, seeds=None):
@@ -178,9 +230,10 @@ def reference_lstm(case, seeds=None):
     return fwd, dict(zip(LSTM_GRADS, grads, strict=True))
 
 
-def lstm_scalar_loss(case, seeds, be=BE):
-    """``sum(dH_out*H_out) + sum(dh_n*h_n) + sum(dc_n*c_n)`` via the kernel."""
-    fwd = lstm_forward(case, be)
+def lstm_scalar_loss(case, seeds, be):
+    """``sum(dH_out*H_out) + sum(dh_n*h_n) + sum(dc_n*c_n)`` via ``be``'s
+    kernel (``seeds`` host arrays)."""
+    fwd = host(be, lstm_forward(case, be))
     return float(np.sum(seeds["dH_out"] * fwd["H_out"])
                  + np.sum(seeds["dh_n"] * fwd["h_n"])
                  + np.sum(seeds["dc_n"] * fwd["c_n"]))

@@ -14,6 +14,11 @@ import numpy as np
 
 from numlstm.backends.cpu import conv, pooling
 
+try:  # ReLU moved next to the other activations (older commits: pooling)
+    from numlstm.backends.cpu.activations import relu_backward, relu_forward
+except ImportError:
+    relu_backward, relu_forward = pooling.relu_backward, pooling.relu_forward
+
 PADDINGS = ["valid", "same"]
 
 
@@ -127,10 +132,10 @@ class ReluMaxPool2D:
         self.time_forward_backward(shape)  # compile once
 
     def time_forward(self, shape):
-        pooling.relu_forward(self.X, self.A)
+        relu_forward(self.X, self.A)
         pooling.maxpool2d_forward(self.A, self.pool, self.out, self.argmax)
 
     def time_forward_backward(self, shape):
         self.time_forward(shape)
         pooling.maxpool2d_backward(self.dY, self.argmax, self.dA)
-        pooling.relu_backward(self.X, self.dA, self.dX)
+        relu_backward(self.X, self.dA, self.dX)

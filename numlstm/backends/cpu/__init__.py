@@ -7,10 +7,12 @@ first call and then cached on disk (``cache=True``).
 import numpy as np
 
 from . import (
+    activations,
     arrays,
     conv,
     dense,
     lstm,
+    lstm_cell,
     lstm_wide,
     pooling,
     scalars,
@@ -88,8 +90,8 @@ class CPUBackend:
     conv1d_backward = staticmethod(conv.conv1d_backward)
     conv2d_forward = staticmethod(conv.conv2d_forward)
     conv2d_backward = staticmethod(conv.conv2d_backward)
-    relu_forward = staticmethod(pooling.relu_forward)
-    relu_backward = staticmethod(pooling.relu_backward)
+    relu_forward = staticmethod(activations.relu_forward)
+    relu_backward = staticmethod(activations.relu_backward)
     maxpool1d_forward = staticmethod(pooling.maxpool1d_forward)
     maxpool1d_backward = staticmethod(pooling.maxpool1d_backward)
     maxpool2d_forward = staticmethod(pooling.maxpool2d_forward)
@@ -132,7 +134,7 @@ class CPUBackend:
         their gradients in place, when passed as ``dgates`` too (otherwise
         it copies them into a scratch of this width, allocated every call
         unless ``dgates`` has it)."""
-        return lstm.gate_width(n_hidden, np.dtype(dtype).itemsize)
+        return lstm_cell.gate_width(n_hidden, np.dtype(dtype).itemsize)
 
     # memory
     @staticmethod

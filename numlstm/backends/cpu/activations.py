@@ -1,36 +1,25 @@
-"""Numerically stable scalar activations and their array forms (CPU).
+"""Activations on the CPU: the shared scalar math compiled, and array forms.
 
-The scalar functions are plain Python written so that they can be compiled
-for any target: ``cpu_kernel`` here, ``cuda.jit(device=True)`` for the GPU.
-None of them overflows or returns NaN for finite inputs of any magnitude.
+The scalar functions are those of :mod:`numlstm.backends._scalar`, written
+once for the CPU and the GPU, compiled here with the CPU policy. The array
+forms (sigmoid, tanh, log-softmax, ReLU) write into the caller's buffer,
+allocate nothing and raise nothing.
 """
 
 import math
 
+from .. import _scalar
 from ._jit import cpu_kernel
 
-
-def sigmoid_scalar(x):
-    """Logistic function, computed on the side where ``exp`` cannot overflow."""
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def tanh_scalar(x):
-    """Hyperbolic tangent (``math.tanh`` saturates cleanly at +-1)."""
-    return math.tanh(x)
-
-
-def softplus_scalar(x):
-    """``log(1 + exp(x))`` without overflow for large ``x``."""
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-sigmoid_s = cpu_kernel(sigmoid_scalar)
-tanh_s = cpu_kernel(tanh_scalar)
-softplus_s = cpu_kernel(softplus_scalar)
+sigmoid_s = cpu_kernel(_scalar.sigmoid)
+tanh_s = cpu_kernel(_scalar.tanh)
+softplus_s = cpu_kernel(_scalar.softplus)
+relu_s = cpu_kernel(_scalar.relu)
+relu_grad_s = cpu_kernel(_scalar.relu_grad)
+sigmoid_from_tanh = cpu_kernel(_scalar.sigmoid_from_tanh)
+lstm_cell = cpu_kernel(_scalar.lstm_cell)
+lstm_output_grads = cpu_kernel(_scalar.lstm_output_grads)
+lstm_cell_grads = cpu_kernel(_scalar.lstm_cell_grads)
 
 
 @cpu_kernel
@@ -39,7 +28,7 @@ def sigmoid(x, out):
     xf = x.ravel()
     of = out.ravel()
     for k in range(xf.size):
-        of[k] = sigmoid_s(xf[k])
+        of[k] = sigmoid_s(xf[k], 1.0)
 
 
 @cpu_kernel
@@ -73,3 +62,22 @@ def log_softmax(z, out):
         for j in range(z.shape[1]):
             out[r, j] = z[r, j] - lse
 
+
+
+@cpu_kernel
+def relu_forward(X, out):
+    """``out = max(X, 0)`` element-wise, any shape (NaN stays NaN)."""
+    xf = X.ravel()
+    of = out.ravel()
+    for k in range(xf.size):
+        of[k] = relu_s(xf[k], 1.0)
+
+
+@cpu_kernel
+def relu_backward(X, dY, dX):
+    """``dX = dY`` where ``X > 0``, else 0 (the gradient at 0 is taken as 0)."""
+    xf = X.ravel()
+    gf = dY.ravel()
+    of = dX.ravel()
+    for k in range(xf.size):
+        of[k] = relu_grad_s(xf[k], gf[k], 1.0)

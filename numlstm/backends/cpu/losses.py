@@ -64,6 +64,6 @@ def sigmoid_binary_cross_entropy(logits, targets, w, grad):
     for r in range(n):
         for j in range(k):
             z = logits[r, j]
-            total += w[r] * (softplus_s(z) - z * targets[r, j])
-            grad[r, j] = scale * w[r] * (sigmoid_s(z) - targets[r, j])
+            total += w[r] * (softplus_s(z, 1.0) - z * targets[r, j])
+            grad[r, j] = scale * w[r] * (sigmoid_s(z, 1.0) - targets[r, j])
     return total * scale

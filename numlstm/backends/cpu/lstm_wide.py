@@ -27,18 +27,12 @@ import numpy as np
 from numba import prange
 
 from ._jit import cpu_kernel, cpu_parallel_kernel
+from ._nonliteral import runtime_zero
 from ._threads import num_threads
-from .lstm import (
-    _ZERO,
-    _backward_setup,
-    _copy_row,
-    _copy_rows,
-    _gate_grads_rows,
-    _step_rows,
-    _take_input_grads,
-    gate_grad_scratch,
-    weight_grads,
-)
+from .lstm import backward_setup, gate_grad_scratch
+from .lstm_cell import gate_grads_rows, step_rows, take_input_grads
+from .lstm_weight_grads import weight_grads
+from .rows import copy_row, copy_rows
 from .tile import (
     VECTOR_BYTES,
     chunk_rows,
@@ -85,8 +79,8 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
         # X2[:, :D] and h_n[:, :H] below: 'A' views, as every first operand
         # of tile_matmul (fewer specialisations to compile, see lstm.py)
         tile_matmul(X2[:, :D], W_ihT, P, r0, r1, N, D, r1 < r0)
-    _copy_rows(h0, h_n)
-    _copy_rows(c0, c_n)
+    copy_rows(h0, h_n)
+    copy_rows(c0, c_n)
     rec_p = np.empty((B, L), dtype)
     n_col_chunks = max(1, min(n_threads, N // (4 * vw)))
     n_row_chunks = n_chunks_for(B, n_threads)
@@ -95,13 +89,13 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
         for c in prange(n_col_chunks):
             j0, j1 = _column_chunk(c, n_col_chunks, N, 4 * vw)
             for s in range(B):
-                _copy_row(P[s * T + t, j0:j1], rec_p[s, j0:j1])
+                copy_row(P[s * T + t, j0:j1], rec_p[s, j0:j1])
             tile_matmul(h_n[:, :H], W_hhT[:, j0:j1], rec_p[:, j0:j1], 0, B,
                         j1 - j0, H, j0 <= j1)
         # the gate math of the step, split over rows
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
-            _step_rows(s0, s1, t, rec_p, b, lengths, H_out, h_n, c_n, gates,
+            step_rows(s0, s1, t, rec_p, b, lengths, H_out, h_n, c_n, gates,
                        cells, h_prev)
 
 
@@ -124,10 +118,10 @@ def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
     ``dh0``, ``dc0``."""
     B, T, D = X.shape
     H = W_hh.shape[1]
-    d_in = D if input_grad else _ZERO * D
+    d_in = D if input_grad else runtime_zero(D)
     K = d_in + H
     vw = VECTOR_BYTES // X.itemsize
-    W_cat, dxh = _backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
+    W_cat, dxh = backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
     NK = padded_width(K, X.itemsize)
     n_threads = num_threads()
     n_col_chunks = max(1, min(n_threads, NK // (4 * vw)))
@@ -135,11 +129,11 @@ def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
     for t in range(T - 1, -1, -1):
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
-            _gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0,
+            gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0,
                              G)
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh], split over columns
         for c in prange(n_col_chunks):
             j0, j1 = _column_chunk(c, n_col_chunks, NK, 4 * vw)
             tile_matmul(G[:, t], W_cat[:, j0:j1], dxh[:, j0:j1], 0, B, j1 - j0,
                         4 * H, j1 < j0)
-        _take_input_grads(_ZERO * B, B, t, dxh, lengths, dX, dh0, d_in)
+        take_input_grads(runtime_zero(B), B, t, dxh, lengths, dX, dh0, d_in)

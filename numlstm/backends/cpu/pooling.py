@@ -1,4 +1,7 @@
-"""ReLU and max-pooling over channels-last batches: forward and backward (CPU).
+"""Max-pooling over channels-last batches: forward and backward (CPU).
+
+(ReLU, which the conv blocks apply before pooling, is with the other
+activations in :mod:`.activations`.)
 
 Max-pooling windows do not overlap (stride = pool size, the Keras default)
 and a tail shorter than a window is dropped (``L_out = L // pool``), as in
@@ -14,26 +17,6 @@ dtype, ``argmax`` int64 (checked by the caller).
 """
 
 from ._jit import cpu_kernel
-
-
-@cpu_kernel
-def relu_forward(X, out):
-    """``out = max(X, 0)`` element-wise, any shape (NaN stays NaN)."""
-    xf = X.ravel()
-    of = out.ravel()
-    for k in range(xf.size):
-        x = xf[k]
-        of[k] = 0.0 if x <= 0.0 else x
-
-
-@cpu_kernel
-def relu_backward(X, dY, dX):
-    """``dX = dY`` where ``X > 0``, else 0 (the gradient at 0 is taken as 0)."""
-    xf = X.ravel()
-    gf = dY.ravel()
-    of = dX.ravel()
-    for k in range(xf.size):
-        of[k] = gf[k] if xf[k] > 0.0 else 0.0
 
 
 @cpu_kernel

@@ -28,13 +28,12 @@ from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
 from ._jit import cpu_kernel, cpu_parallel_kernel
+from ._nonliteral import runtime_zero
 from ._threads import num_threads
 
 #: bytes per SIMD vector of the tiles (AVX-512)
 VECTOR_BYTES = 64
 
-#: a 0 that Numba does not type as a literal (one compiled specialisation)
-_ZERO = 0
 
 #: rows of ``W`` per block of the sum over ``k`` in :func:`tile_matmul`
 K_BLOCK = 64
@@ -336,7 +335,7 @@ def transpose_padded(W):
     M, K = W.shape
     WT = np.zeros((K, row_length(padded_width(M, W.itemsize), W.itemsize)),
                   W.dtype)
-    transpose_into(W, WT, _ZERO * M)
+    transpose_into(W, WT, runtime_zero(M))
     return WT
 
 
@@ -358,7 +357,7 @@ def matmul_nt(A, W, out):
     thread; a row's result does not depend on the other rows."""
     WT = transpose_padded(W)
     tmp = np.empty((A.shape[0], WT.shape[1]), out.dtype)
-    _rows_nt(A, WT, out, tmp, _ZERO * A.shape[0], A.shape[0])
+    _rows_nt(A, WT, out, tmp, runtime_zero(A.shape[0]), A.shape[0])
 
 
 @cpu_parallel_kernel
@@ -369,7 +368,7 @@ def matmul_nt_parallel(A, W, out):
     tmp = np.empty((n, WT.shape[1]), out.dtype)
     n_chunks = n_chunks_for(n, num_threads())
     if n_chunks == 1:
-        _rows_nt(A, WT, out, tmp, _ZERO * n, n)
+        _rows_nt(A, WT, out, tmp, runtime_zero(n), n)
     else:
         for c in prange(n_chunks):
             r0, r1 = chunk_rows(c, n_chunks, n)
