@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-import numlstm.estimators._base as base
 import numlstm.estimators._lbfgs as lbfgs
 import numlstm.estimators._memory as memory
+import numlstm.estimators._stochastic as stochastic
 from numlstm import (
     BidirectionalLSTMClassifier,
     DivergenceError,
@@ -316,7 +316,7 @@ def test_adam_at_an_absurd_rate_raises_with_last_good_weights():
     assert "VanillaLSTMRegressor" in str(info.value)
     assert "last whole epoch" in str(info.value)
     assert len(model.loss_curve_) == model.n_iter_
-    assert all(loss <= base.DIVERGENCE_FACTOR * model._loss_reference
+    assert all(loss <= stochastic.DIVERGENCE_FACTOR * model._loss_reference
                for loss in model.loss_curve_)
     # the weights are those after the last good epoch: a refit that stops
     # there gives the same
@@ -333,7 +333,7 @@ def test_adam_at_an_absurd_rate_raises_with_last_good_weights():
 def test_divergence_bound_is_relative_to_the_first_batch(monkeypatch):
     X, Y = data(n=32)
     model = VanillaLSTMRegressor(units=4, max_iter=3, random_state=0)
-    monkeypatch.setattr(base, "DIVERGENCE_FACTOR", 0.5)  # any epoch trips it
+    monkeypatch.setattr(stochastic, "DIVERGENCE_FACTOR", 0.5)  # any epoch trips it
     with pytest.raises(DivergenceError, match="epoch 1"):
         model.fit(X, Y[:, -1])
     assert model.n_iter_ == 0 and model.loss_curve_ == []
@@ -396,7 +396,7 @@ def test_interrupted_epoch_restores_the_last_whole_epoch(monkeypatch):
     one = quiet(VanillaLSTMRegressor(max_iter=1, **kwargs).fit, X, Y[:, -1])
     model = VanillaLSTMRegressor(max_iter=5, **kwargs)
     calls = {"n": 0}
-    real = base.train_step
+    real = stochastic.train_step
 
     def interrupted(*args, **kwargs):
         calls["n"] += 1
@@ -404,7 +404,7 @@ def test_interrupted_epoch_restores_the_last_whole_epoch(monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(base, "train_step", interrupted)
+    monkeypatch.setattr(stochastic, "train_step", interrupted)
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, Y[:, -1])
     assert model.n_iter_ == len(model.loss_curve_) == 1

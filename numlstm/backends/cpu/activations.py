@@ -37,7 +37,7 @@ def tanh(x, out):
     xf = x.ravel()
     of = out.ravel()
     for k in range(xf.size):
-        of[k] = math.tanh(xf[k])
+        of[k] = tanh_s(xf[k])
 
 
 @cpu_kernel

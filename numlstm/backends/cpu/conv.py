@@ -20,7 +20,7 @@ ordered channel-major then kernel offset (``c * K + k``, i.e. matching
 ``W.reshape(F, C * K)``), and does one matrix product; the backward pass is
 two matrix products (``dW`` and ``dcols``) and a col2im scatter-add into
 ``dX``. ``cols`` from the forward pass is kept for the backward pass. The
-forward product is the row-wise one of :mod:`.matmul` (a frame's output does
+forward product is :func:`.tile.matmul_nt_parallel`, row by row (a frame's output does
 not depend on the rest of the batch, so predictions are batch-invariant bit
 for bit); the backward products are BLAS GEMMs.
 
