@@ -111,3 +111,29 @@ def test_strict_arrays_allow_views_and_the_backend():
     np.testing.assert_array_equal(be.to_host(out), 2 * np.arange(12.0).reshape(3, 4))
     with pytest.raises(StrictError, match="host array"):
         be.add(np.ones((3, 4)), a, out)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lstm_layer_with_a_final_state_gradient(dtype):
+    """The layer API's ``backward(dY, dh_n=, dc_n=)`` on the last state, a
+    path no estimator takes, gives the CPU's bits through the strict backend."""
+    from numlstm.nn import LSTM, Sequential
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3, 5, 2))
+    lengths = np.array([5, 2, 4])
+    dY, dh, dc = (rng.normal(size=(3, 4)) for _ in range(3))
+    results = {}
+    for name in ("strict", "cpu"):
+        net = Sequential([LSTM(2, 4)], dtype=dtype, backend=name,
+                         random_state=0, input_grad=True)
+        be = net.backend
+        layer = net.layers[0]
+        out = net.forward(be.asarray(X, dtype), be.asarray(lengths, np.int64),
+                          training=True)
+        grads = [be.asarray(a, dtype) for a in (dY, dh, dc)]
+        dX = layer.backward(grads[0], dh_n=grads[1], dc_n=grads[2])
+        results[name] = [be.to_host(a) for a in
+                         (out, dX, layer.dh0, layer.dc0, net.params.grad)]
+    for a, b in zip(results["strict"], results["cpu"], strict=True):
+        np.testing.assert_array_equal(a, b)
