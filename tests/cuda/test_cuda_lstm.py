@@ -1,5 +1,5 @@
-"""The CUDA LSTM forward kernel against the numpy reference, ragged lengths
-and initial state included, over more than one block of rows."""
+"""The CUDA LSTM kernels against the numpy reference, ragged lengths and
+initial state included, over more than one block of rows."""
 
 import numpy as np
 import pytest
@@ -19,22 +19,8 @@ from numlstm.backends.cuda.plan import ROWS_PER_BLOCK  # noqa: E402
 def test_forward_matches_the_reference(dtype, tol):
     rng = np.random.default_rng(0)
     B, T, D, H = ROWS_PER_BLOCK + 3, 4, 3, 2  # two blocks, the second partial
-    X = rng.normal(size=(B, T, D)).astype(dtype)
-    W_ih = rng.normal(scale=0.5, size=(4 * H, D)).astype(dtype)
-    W_hh = rng.normal(scale=0.5, size=(4 * H, H)).astype(dtype)
-    b = rng.normal(scale=0.1, size=4 * H).astype(dtype)
-    h0, c0 = (rng.normal(size=(B, H)).astype(dtype) for _ in range(2))
-    lengths = rng.integers(1, T + 1, size=B).astype(np.int64)
-    lengths[0] = T
-    d = {name: cuda.to_device(a) for name, a in
-         dict(X=X, W_ih=W_ih, W_hh=W_hh, b=b, h0=h0, c0=c0,
-              lengths=lengths).items()}
-    out = {name: cuda.to_device(np.full(shape, np.nan, dtype)) for name, shape in
-           dict(H_out=(B, T, H), h_n=(B, H), c_n=(B, H), gates=(B, T, 4 * H),
-                cells=(B, T, H), h_prev=(B, T, H), rec=(B, 4 * H)).items()}
-    lstm.lstm_forward(d["X"], d["W_ih"], d["W_hh"], d["b"], d["h0"], d["c0"],
-                      d["lengths"], out["H_out"], out["h_n"], out["c_n"],
-                      out["gates"], out["cells"], out["h_prev"], out["rec"])
+    X, W_ih, W_hh, b, h0, c0, lengths = _layer(rng, B, T, D, H, dtype)
+    out = _forward(X, W_ih, W_hh, b, h0, c0, lengths, dtype)
     H_out, h_n, c_n, (_, _, _, steps) = ref.lstm_forward(X, W_ih, W_hh, b, h0,
                                                          c0, lengths)
     got = {name: a.copy_to_host() for name, a in out.items()}
@@ -52,3 +38,90 @@ def test_forward_matches_the_reference(dtype, tol):
         np.testing.assert_allclose(got["h_prev"][live, t], h_prev[live],
                                    rtol=tol, atol=tol)
         np.testing.assert_array_equal(got["H_out"][~live, t], 0)
+
+
+@pytest.mark.parametrize("alias", [False, True])
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-4)])
+def test_backward_matches_the_reference(dtype, tol, alias):
+    rng = np.random.default_rng(1)
+    B, T, D, H = ROWS_PER_BLOCK + 2, 4, 3, 2
+    X, W_ih, W_hh, b, h0, c0, lengths = _layer(rng, B, T, D, H, dtype)
+    fwd = _forward(X, W_ih, W_hh, b, h0, c0, lengths, dtype)
+    dH_out = rng.normal(size=(B, T, H)).astype(dtype)
+    dh_n, dc_n = (rng.normal(size=(B, H)).astype(dtype) for _ in range(2))
+    out = {name: cuda.to_device(np.full(shape, np.nan, dtype)) for name, shape in
+           dict(dX=(B, T, D), dW_ih=W_ih.shape, dW_hh=W_hh.shape, db=b.shape,
+                dh0=(B, H), dc0=(B, H), dgates=(B, T, 4 * H)).items()}
+    dgates = fwd["gates"] if alias else out["dgates"]
+    lstm.lstm_backward(*[cuda.to_device(a) for a in (X, W_ih, W_hh, c0, lengths)],
+                       fwd["gates"], fwd["cells"], fwd["h_prev"],
+                       *[cuda.to_device(a) for a in (dH_out, dh_n, dc_n)],
+                       out["dX"], out["dW_ih"], out["dW_hh"], out["db"],
+                       out["dh0"], out["dc0"], dgates, True)
+    *_, cache = ref.lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths)
+    want = ref.lstm_backward(dH_out, dh_n, dc_n, cache)
+    for name, w in zip(("dX", "dW_ih", "dW_hh", "db", "dh0", "dc0"), want,
+                       strict=True):
+        np.testing.assert_allclose(out[name].copy_to_host(), w, rtol=tol,
+                                   atol=tol, err_msg=name)
+
+
+def _layer(rng, B, T, D, H, dtype):
+    X = rng.normal(size=(B, T, D)).astype(dtype)
+    W_ih = rng.normal(scale=0.5, size=(4 * H, D)).astype(dtype)
+    W_hh = rng.normal(scale=0.5, size=(4 * H, H)).astype(dtype)
+    b = rng.normal(scale=0.1, size=4 * H).astype(dtype)
+    h0, c0 = (rng.normal(size=(B, H)).astype(dtype) for _ in range(2))
+    lengths = rng.integers(1, T + 1, size=B).astype(np.int64)
+    lengths[0] = T
+    return X, W_ih, W_hh, b, h0, c0, lengths
+
+
+def _forward(X, W_ih, W_hh, b, h0, c0, lengths, dtype):
+    B, T, _ = X.shape
+    H = W_hh.shape[1]
+    out = {name: cuda.to_device(np.full(shape, np.nan, dtype)) for name, shape in
+           dict(H_out=(B, T, H), h_n=(B, H), c_n=(B, H), gates=(B, T, 4 * H),
+                cells=(B, T, H), h_prev=(B, T, H), rec=(B, 4 * H)).items()}
+    lstm.lstm_forward(*[cuda.to_device(a) for a in (X, W_ih, W_hh, b, h0, c0,
+                                                     lengths)],
+                      out["H_out"], out["h_n"], out["c_n"], out["gates"],
+                      out["cells"], out["h_prev"], out["rec"])
+    return out
+
+
+def test_backward_matches_finite_differences_in_float64():
+    """``L = <H_out, R1> + <h_n, R2> + <c_n, R3>``: the kernels' gradients
+    against central differences of the CUDA forward itself."""
+    rng = np.random.default_rng(2)
+    B, T, D, H = 3, 3, 2, 2
+    X, W_ih, W_hh, b, h0, c0, lengths = _layer(rng, B, T, D, H, np.float64)
+    R1 = rng.normal(size=(B, T, H))
+    R2, R3 = rng.normal(size=(B, H)), rng.normal(size=(B, H))
+
+    def loss(W_ih, W_hh):
+        out = _forward(X, W_ih, W_hh, b, h0, c0, lengths, np.float64)
+        return (np.sum(out["H_out"].copy_to_host() * R1)
+                + np.sum(out["h_n"].copy_to_host() * R2)
+                + np.sum(out["c_n"].copy_to_host() * R3))
+
+    fwd = _forward(X, W_ih, W_hh, b, h0, c0, lengths, np.float64)
+    dW_ih, dW_hh = cuda.to_device(np.zeros_like(W_ih)), cuda.to_device(
+        np.zeros_like(W_hh))
+    scratch = {name: cuda.to_device(np.zeros(shape)) for name, shape in
+               dict(dX=X.shape, db=b.shape, dh0=(B, H), dc0=(B, H)).items()}
+    lstm.lstm_backward(*[cuda.to_device(a) for a in (X, W_ih, W_hh, c0, lengths)],
+                       fwd["gates"], fwd["cells"], fwd["h_prev"],
+                       *[cuda.to_device(a) for a in (R1, R2, R3)],
+                       scratch["dX"], dW_ih, dW_hh, scratch["db"],
+                       scratch["dh0"], scratch["dc0"], fwd["gates"], False)
+    eps = 1e-6
+    for grad, which in ((dW_ih.copy_to_host(), 0), (dW_hh.copy_to_host(), 1)):
+        for j, d in ((0, 0), (H + 1, 1), (2 * H, 0), (4 * H - 1, 1)):
+            plus = [W_ih.copy(), W_hh.copy()]
+            minus = [W_ih.copy(), W_hh.copy()]
+            plus[which][j, d] += eps
+            minus[which][j, d] -= eps
+            numeric = (loss(*plus) - loss(*minus)) / (2 * eps)
+            assert grad[j, d] == pytest.approx(numeric, rel=1e-6, abs=1e-8), \
+                (which, j, d)
