@@ -73,6 +73,9 @@ def test_add_into_an_input_and_copy_of_a_strided_view():
     out = cuda.to_device(np.zeros((4, 3)))
     gpu.copy(db[:, ::2], out)
     np.testing.assert_array_equal(out.copy_to_host(), b[:, ::2])
+    row = cuda.to_device(np.zeros(4))
+    gpu.copy(db[:, 1], row)
+    np.testing.assert_array_equal(row.copy_to_host(), b[:, 1])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -83,12 +83,12 @@ def _contiguous(a) -> bool:
 
 def copy(src, out):
     """``out[...] = src``; 1-D or 2-D views may be strided."""
-    if _contiguous(src) and _contiguous(out):
+    if out.ndim == 1:  # any strides: the kernel indexes element by element
+        _launch(_copy_kernel, out.size, src, out)
+    elif _contiguous(src) and _contiguous(out):
         _launch(_copy_kernel, out.size, _flat(src), _flat(out))
-    elif out.ndim <= 2:
-        src2 = src.reshape(1, src.shape[0]) if src.ndim == 1 else src
-        out2 = out.reshape(1, out.shape[0]) if out.ndim == 1 else out
-        _launch(_copy_2d_kernel, out.size, src2, out2)
+    elif out.ndim == 2:  # a device array reshapes only when contiguous
+        _launch(_copy_2d_kernel, out.size, src, out)
     else:
         raise ValueError("copy: strided views of more than 2 dimensions "
                          f"are not supported on CUDA, got {out.shape}")
