@@ -45,7 +45,7 @@ def test_steps_match_the_cpu_and_honour_the_status(step, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_norm_and_clipping(dtype):
-    g = rng.normal(size=300).astype(dtype)  # two blocks
+    g = rng.normal(size=300).astype(dtype)  # more elements than threads
     out = cuda.to_device(np.zeros(1))
     gpu.global_norm(cuda.to_device(g), out)
     want = np.sqrt(np.sum(g.astype(np.float64) ** 2))

@@ -13,24 +13,7 @@ from numba import cuda, float64
 
 from . import scalar
 from ._jit import THREADS, cuda_kernel, device_function
-
-
-@device_function
-def _block_sum(tree, value):
-    """The sum of every thread's ``value`` over the block (all threads
-    call it), through ``tree``, a shared float64 array of THREADS."""
-    tid = cuda.threadIdx.x
-    tree[tid] = value
-    cuda.syncthreads()
-    width = THREADS // 2
-    while width > 0:
-        if tid < width:
-            tree[tid] += tree[tid + width]
-        cuda.syncthreads()
-        width //= 2
-    total = tree[0]
-    cuda.syncthreads()  # tree is reused by the next call
-    return total
+from ._reduce import block_sum
 
 
 @device_function
@@ -38,7 +21,7 @@ def _weight_sum(tree, w):
     s = 0.0
     for r in range(cuda.threadIdx.x, w.size, THREADS):
         s += float64(w[r])
-    return _block_sum(tree, s)
+    return block_sum(tree, s)
 
 
 @cuda_kernel
@@ -52,7 +35,7 @@ def _mse_kernel(pred, true, w, two, grad, out):
             d = pred[r, j] - true[r, j]
             s += w[r] * d * d
             grad[r, j] = two * scale * w[r] * d
-    total = _block_sum(tree, s)
+    total = block_sum(tree, s)
     if cuda.threadIdx.x == 0:
         out[0] = total * scale
 
@@ -75,7 +58,7 @@ def _softmax_ce_kernel(logits, labels, w, grad, out):
         for j in range(k):
             grad[r, j] = w[r] * math.exp(logits[r, j] - lse) / wsum
         grad[r, labels[r]] -= w[r] / wsum
-    total = _block_sum(tree, s)
+    total = block_sum(tree, s)
     if cuda.threadIdx.x == 0:
         out[0] = total / wsum
 
@@ -91,7 +74,7 @@ def _sigmoid_bce_kernel(logits, targets, w, one, grad, out):
             z = logits[r, j]
             s += w[r] * (scalar.softplus(z, one) - z * targets[r, j])
             grad[r, j] = scale * w[r] * (scalar.sigmoid(z, one) - targets[r, j])
-    total = _block_sum(tree, s)
+    total = block_sum(tree, s)
     if cuda.threadIdx.x == 0:
         out[0] = total * scale
 

@@ -2,9 +2,10 @@
 
 The steps are element-wise and honour the contract's ``status``: once it
 is set (a non-finite loss or norm), every thread leaves its weight alone,
-so the host never has to read the status between batches. The norm is a
-fixed two-pass reduction in float64 (per-block trees, then one block over
-the partials in order): run to run the same bits, no atomics.
+so the host never has to read the status between batches. The norm is one
+block's fixed float64 tree (:mod:`._reduce`): run to run the same bits, no
+atomics and no scratch to allocate; a multi-block first pass, with its
+partials in a caller's buffer, is for when a GPU shows the norm matters.
 """
 
 import math
@@ -13,10 +14,7 @@ import numpy as np
 from numba import cuda, float64
 
 from ._jit import THREADS, cuda_kernel, launch_shape
-
-#: at most this many blocks in the norm's first pass (a pure function of the
-#: size, so the same bits run to run; the partials are summed in order)
-NORM_BLOCKS = 64
+from ._reduce import block_sum
 
 
 @cuda_kernel
@@ -85,34 +83,16 @@ def rmsprop_step(theta, g, sq, lr, rho, eps, status):
 
 
 @cuda_kernel
-def _square_sums_kernel(g, partials):
-    """``partials[b]`` = the sum of squares of the elements block ``b``
-    visits (grid-stride), through a fixed tree in shared memory."""
+def _norm_kernel(g, out):
+    """One block: the sum of squares in float64 through the fixed tree."""
     tree = cuda.shared.array(THREADS, float64)
-    tid = cuda.threadIdx.x
     s = 0.0
-    for k in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+    for k in range(cuda.threadIdx.x, g.size, THREADS):
         x = float64(g[k])
         s += x * x
-    tree[tid] = s
-    cuda.syncthreads()
-    width = THREADS // 2
-    while width > 0:
-        if tid < width:
-            tree[tid] += tree[tid + width]
-        cuda.syncthreads()
-        width //= 2
-    if tid == 0:
-        partials[cuda.blockIdx.x] = tree[0]
-
-
-@cuda_kernel
-def _norm_kernel(partials, out):
-    if cuda.grid(1) == 0:
-        s = 0.0
-        for b in range(partials.size):
-            s += partials[b]
-        out[0] = math.sqrt(s)
+    total = block_sum(tree, s)
+    if cuda.threadIdx.x == 0:
+        out[0] = math.sqrt(total)
 
 
 @cuda_kernel
@@ -126,10 +106,7 @@ def _clip_kernel(g, max_norm, out):
 
 def global_norm(g, out):
     """``out[0]`` = the Euclidean norm of ``g``, accumulated in float64."""
-    blocks = min(NORM_BLOCKS, max(1, -(-g.size // THREADS)))
-    partials = cuda.device_array(blocks, np.float64)
-    _square_sums_kernel[blocks, THREADS](g, partials)
-    _norm_kernel[1, 1](partials, out)
+    _norm_kernel[1, THREADS](g, out)
 
 
 def clip_grad_norm(g, max_norm, out):

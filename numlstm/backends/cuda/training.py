@@ -4,6 +4,7 @@ import numpy as np
 from numba import cuda, float64
 
 from ._jit import THREADS, cuda_kernel, launch_shape
+from ._reduce import block_sum
 
 
 @cuda_kernel
@@ -18,16 +19,9 @@ def _l2_kernel(theta, grad, segments, alpha, alpha64, out):
             w = theta[k]
             s += float64(w) * float64(w)
             grad[k] += alpha * w
-    tree[tid] = s
-    cuda.syncthreads()
-    width = THREADS // 2
-    while width > 0:
-        if tid < width:
-            tree[tid] += tree[tid + width]
-        cuda.syncthreads()
-        width //= 2
+    total = block_sum(tree, s)
     if tid == 0:
-        out[0] += 0.5 * alpha64 * tree[0]
+        out[0] += 0.5 * alpha64 * total
 
 
 @cuda_kernel
