@@ -42,3 +42,11 @@ def test_a_smaller_device_switches_earlier():
 def test_bad_sizes_are_refused(hidden, itemsize):
     with pytest.raises(ValueError, match="hidden >= 1"):
         recurrent_kernel(hidden, itemsize, HOPPER)
+
+
+def test_the_cuda_backend_implements_the_whole_contract():
+    """Checked on the host: importing the kernels compiles nothing."""
+    from numlstm.backends import check_backend
+    from numlstm.backends.cuda.backend import CUDABackend
+
+    assert check_backend(CUDABackend()) == []
