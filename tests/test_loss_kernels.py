@@ -14,6 +14,7 @@ from helpers import (
     strict_fp,
     tol_for,
 )
+from numba import njit
 
 from numlstm.backends.cpu import activations, losses
 
@@ -165,10 +166,33 @@ def _extreme_inputs(dtype):
     return np.ascontiguousarray(x, dtype=dtype)
 
 
+@njit
+def _sigmoid(x, out):
+    """The shared scalar sigmoid over an array (the kernels call it per
+    element; the library has no array form)."""
+    for k in range(x.size):
+        out.flat[k] = activations.sigmoid_s(x.flat[k], 1.0)
+
+
+@njit
+def _tanh(x, out):
+    for k in range(x.size):
+        out.flat[k] = activations.tanh_s(x.flat[k])
+
+
+@njit
+def _log_softmax(z, out):
+    """Row-wise log-softmax through the losses' ``row_logsumexp``."""
+    for r in range(z.shape[0]):
+        lse = activations.row_logsumexp(z, r)
+        for j in range(z.shape[1]):
+            out[r, j] = z[r, j] - lse
+
+
 _ACTIVATIONS = {
-    "sigmoid": (lambda: activations.sigmoid, ref.sigmoid),
-    "tanh": (lambda: activations.tanh, np.tanh),
-    "log_softmax": (lambda: activations.log_softmax, ref.log_softmax),
+    "sigmoid": (lambda: _sigmoid, ref.sigmoid),
+    "tanh": (lambda: _tanh, np.tanh),
+    "log_softmax": (lambda: _log_softmax, ref.log_softmax),
 }
 
 

@@ -30,7 +30,7 @@ class LBFGSMixin:
     """``_fit_lbfgs`` and ``make_objective`` of the LSTM estimators."""
 
     def _fit_lbfgs(self, seqs, Y, sw) -> None:
-        from scipy.optimize import minimize  # 0.15-0.25 s: only when used
+        from scipy.optimize import minimize  # slow to import: only when used
 
         fun, theta0 = self._objective(self.network_, seqs, Y, sw)
         bar = tqdm(total=self.max_iter, desc=f"{type(self).__name__} (L-BFGS)",

@@ -123,7 +123,7 @@ class StochasticMixin:
         ``early_stopping`` (stratified for classifiers)."""
         if len(X) < 2:
             raise ValueError("early_stopping needs at least 2 samples.")
-        from sklearn.model_selection import train_test_split  # 25 ms: lazily
+        from sklearn.model_selection import train_test_split  # slow import
 
         train, val = train_test_split(
             np.arange(len(X)), test_size=self.validation_fraction,

@@ -139,7 +139,7 @@ def check_sequences(X, dtype, name: str = "X") -> Sequences:
     """
     if (type(X) is np.ndarray and X.ndim == 3 and X.dtype == dtype
             and 0 not in X.shape and np.isfinite(X).all()):
-        # the common case, without check_array's ~55 us (predict latency);
+        # the common case, without check_array's cost (predict latency);
         # anything else, and the error messages, go through check_array
         return Sequences(np.ascontiguousarray(X),
                          np.full(len(X), X.shape[1], np.int64), "array")

@@ -20,8 +20,9 @@ def glorot_uniform(rng: np.random.Generator, fan_out: int, fan_in: int,
 #: :func:`orthogonal` takes the Q factor by Cholesky QR.
 _CHOLESKY_QR_SIZE = 1 << 18
 
-#: From this many elements on, :func:`orthogonal` lets BLAS use its threads
-#: (Cholesky QR of the 4096 x 1024 of H=1024: 0.19 s, 0.23-0.24 s on one).
+#: From this many elements on, :func:`orthogonal` lets BLAS use its threads:
+#: below it the threads cost more than they save (measured in
+#: docs/performance.md, 'Measurements behind the code').
 _THREADED_SIZE = 1 << 22
 
 #: threadpoolctl's controller of the loaded BLAS libraries, made on first use
@@ -37,16 +38,16 @@ def orthogonal(rng: np.random.Generator, rows: int, cols: int,
     uniform.
 
     Below 4 Mi elements BLAS runs on one thread: a multi-threaded LAPACK
-    call leaves numpy's OpenBLAS workers spinning for ~0.1 s afterwards,
-    which slowed the first hundred LSTM kernel calls of a small fit by up to
-    2x on two cores. Large tall matrices (the 4096 x 1024 of an LSTM with
-    H=1024) use Cholesky QR, ``Q = A R^-1`` with
-    ``R^T R = A^T A``: two BLAS-3 calls, 5x faster than LAPACK's Householder
-    QR here (0.2 s against 1.0 s), the same Q to 2e-16, and accurate since a
-    Gaussian matrix twice as tall as wide has a condition number near 3.
-    With ``dtype=float32`` (the weights' dtype) the Cholesky QR runs in
-    float32 on the same draw: 0.11 against 0.18-0.22 s at 4096 x 1024,
-    columns orthonormal to 5e-7, within 4e-8 of the float64 Q.
+    call leaves numpy's OpenBLAS workers spinning afterwards, and they slow
+    the first LSTM kernel calls of a small fit. Large tall matrices (the
+    4096 x 1024 of an LSTM with H=1024) use Cholesky QR, ``Q = A R^-1`` with
+    ``R^T R = A^T A``: two BLAS-3 calls instead of LAPACK's Householder QR,
+    the same Q to 2e-16, and accurate since a Gaussian matrix twice as tall
+    as wide has a condition number near 3. With ``dtype=float32`` (the
+    weights' dtype) the Cholesky QR runs in float32 on the same draw:
+    columns orthonormal to 5e-7, within 4e-8 of the float64 Q. The timings
+    behind these choices are in docs/performance.md, 'Measurements behind
+    the code'.
     """
     a = rng.standard_normal((max(rows, cols), min(rows, cols)))
     with _blas_threads(None if a.size >= _THREADED_SIZE else 1):
@@ -64,7 +65,8 @@ def _blas_threads(limit):
     """A context that runs BLAS on ``limit`` threads (None: as it is).
 
     threadpoolctl finds the loaded BLAS libraries by scanning the process's
-    shared objects (3-5 ms); the scan is done once and its controller kept.
+    shared objects, which is slow next to a small fit's initialisation; the
+    scan is done once and its controller kept.
     """
     global _BLAS_CONTROLLER
     if limit is None:
@@ -84,8 +86,8 @@ def _cholesky_q(a):
     twice as tall as wide spans 1.2-1.6x)."""
     from scipy.linalg import cholesky, solve_triangular
 
-    # SciPy's Cholesky: 12 against numpy's 28 ms for the 1024 x 1024 of
-    # H=1024 in float32 (numpy copies through its gufunc); a is finite
+    # SciPy's Cholesky, not numpy's: numpy copies through its gufunc;
+    # a is finite, so the check is skipped
     try:
         lower = cholesky(a.T @ a, lower=True, check_finite=False)
     except np.linalg.LinAlgError:

@@ -1,9 +1,9 @@
 """Activations on the CPU: the shared scalar math compiled, and array forms.
 
 The scalar functions are those of :mod:`numlstm.backends._scalar`, written
-once for the CPU and the GPU, compiled here with the CPU policy. The array
-forms (sigmoid, tanh, log-softmax, ReLU) write into the caller's buffer,
-allocate nothing and raise nothing.
+once for the CPU and the GPU, compiled here with the CPU policy; the losses
+use :func:`row_logsumexp`. The array forms of ReLU write into the caller's
+buffer, allocate nothing and raise nothing.
 """
 
 import math
@@ -23,24 +23,6 @@ lstm_cell_grads = cpu_kernel(_scalar.lstm_cell_grads)
 
 
 @cpu_kernel
-def sigmoid(x, out):
-    """Element-wise logistic function of ``x`` into ``out`` (any shape)."""
-    xf = x.ravel()
-    of = out.ravel()
-    for k in range(xf.size):
-        of[k] = sigmoid_s(xf[k], 1.0)
-
-
-@cpu_kernel
-def tanh(x, out):
-    """Element-wise hyperbolic tangent of ``x`` into ``out`` (any shape)."""
-    xf = x.ravel()
-    of = out.ravel()
-    for k in range(xf.size):
-        of[k] = tanh_s(xf[k])
-
-
-@cpu_kernel
 def row_logsumexp(z, r):
     """``log(sum(exp(z[r])))``, shifted by the row maximum: no ``exp``
     overflows, finite for finite input of any magnitude."""
@@ -52,16 +34,6 @@ def row_logsumexp(z, r):
     for j in range(z.shape[1]):
         s += math.exp(z[r, j] - m)
     return m + math.log(s)
-
-
-@cpu_kernel
-def log_softmax(z, out):
-    """Row-wise log-softmax of a 2-D array ``z`` into ``out``."""
-    for r in range(z.shape[0]):
-        lse = row_logsumexp(z, r)
-        for j in range(z.shape[1]):
-            out[r, j] = z[r, j] - lse
-
 
 
 @cpu_kernel

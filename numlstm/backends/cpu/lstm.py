@@ -75,8 +75,8 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
         # the multiply-add chains of the first, as one product over
         # [x_t, h_{t-1}] would. Every first operand of tile_matmul is passed
         # as a strided ('A' layout) view, here h_n[:, :H] like X[:, t], so
-        # that all calls share one compiled specialisation of it (cold
-        # compile of forward + backward: 20 -> 15.5 s per dtype)
+        # that all calls share one compiled specialisation of it (a
+        # shorter cold compile)
         tile_matmul(X[:, t], W_ihT, rec, s0, s1, N, D, runtime_false(s0))
         tile_matmul(h_n[:, :H], W_hhT, rec, s0, s1, N, H, runtime_true(s0))
         step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,

@@ -28,8 +28,8 @@ from .tile import chunk_rows, n_chunks_for, padded_width, tile_matmul, transpose
 PARTIAL_MAX_ELEMENTS = 1 << 22
 
 #: From this many partial-sum elements on, adding them up is split between
-#: threads (H=256: 0.72 ms in one loop before, 0.17 ms now on two threads;
-#: H=64: 16 us on one thread, 19 us on two).
+#: threads; below it one thread is as fast (docs/performance.md,
+#: 'Measurements behind the code').
 PARALLEL_SUM_MIN = 1 << 17
 
 

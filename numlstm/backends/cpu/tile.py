@@ -41,8 +41,9 @@ K_BLOCK = 64
 #: From this size of ``W`` on (rows spanned, in bytes), :func:`tile_matmul`
 #: prefetches the strip of ``W`` the next column of tiles reads into L2
 #: while the first row tile runs: such a ``W`` comes from L3 or memory, in
-#: rows too far apart for the hardware prefetcher (large LSTM forward -7 to
-#: -10%). Below it (``W`` in L2) prefetching measured 1-2% slower.
+#: rows too far apart for the hardware prefetcher. Below it (``W`` in L2)
+#: prefetching costs more than it saves (docs/performance.md,
+#: 'Measurements behind the code').
 PREFETCH_MIN_BYTES = 4 << 20
 
 #: Each block of ``k`` of :func:`tile_matmul` reads and writes all of
@@ -50,10 +51,10 @@ PREFETCH_MIN_BYTES = 4 << 20
 #: stream from memory at every block) and ``W`` is at most
 #: :data:`W_REREAD_MAX` bytes (cheap to read again from L3), the rows run in
 #: blocks whose part of ``out`` is about :data:`OUT_BLOCK_BYTES`, which stays
-#: in L2 from one block of ``k`` to the next. One core, float32, 3200 x 512 x
-#: 4096 (the input projection of the large LSTM): 67 -> 86 GFLOP/s; a ``W``
-#: of 100 MiB (large weight gradients) read once per block of 16 rows fell
-#: from 79 to 54, hence the bound on ``W``.
+#: in L2 from one block of ``k`` to the next. Reading a very large ``W``
+#: (large weight gradients) once per block of rows costs more than the
+#: blocking saves, hence the bound on ``W`` (docs/performance.md,
+#: 'Measurements behind the code').
 OUT_BLOCKED_FROM = 4 << 20
 W_REREAD_MAX = 16 << 20
 OUT_BLOCK_BYTES = 512 << 10
@@ -273,8 +274,7 @@ def row_length(n_cols, itemsize):
     Rows a multiple of 128 bytes long put the same column of successive rows
     into a few L1 cache sets only (at 4 KiB all into one), so a strip of
     ``W`` evicts itself; an odd number of 64-byte vectors per row spreads it
-    over all sets (32 x 288 x 1024 float32 product, 4 x 2 tiles: 59 -> 79
-    GFLOP/s on one core).
+    over all sets (docs/performance.md, 'Measurements behind the code').
     """
     vw = VECTOR_BYTES // itemsize
     return n_cols + vw if (n_cols // vw) % 2 == 0 else n_cols
@@ -302,8 +302,8 @@ def transpose_into(src, dst, row0):
     elements into every row of ``dst``.
 
     Reading the eight rows whole, rather than a column of 16 rows at a time,
-    is 2.5-3x faster here (float32: 256 x 64 in 4.7 against 12.4 us,
-    4096 x 1024 in 2.2 against 6.6 ms; runs of 16 were slower on big ones).
+    keeps every read sequential; runs of 16 spill on big matrices
+    (docs/performance.md, 'Measurements behind the code').
     """
     n, m = src.shape
     j = 0
