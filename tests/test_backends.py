@@ -89,10 +89,3 @@ def test_cpu_lstm_dispatch(B, D, H, wide):
         assert_close(fwd[name], want_f[name], 1e-10, name)
     for name in LSTM_GRADS:
         assert_close(grads[name], want_g[name], 1e-10, name)
-
-
-@pytest.mark.parametrize("name", ["cuda", "CUDA"])
-def test_cuda_is_named_as_planned_not_unavailable(name):
-    with pytest.raises(ValueError, match="CUDA backend is not implemented yet"
-                                         r".*'cpu' or 'auto'"):
-        resolve(name)

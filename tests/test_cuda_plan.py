@@ -50,3 +50,19 @@ def test_the_cuda_backend_implements_the_whole_contract():
     from numlstm.backends.cuda.backend import CUDABackend
 
     assert check_backend(CUDABackend()) == []
+
+
+@pytest.mark.parametrize(("itemsize", "most"), [(4, 768), (8, 384)])
+def test_layers_are_checked_against_the_shared_memory_of_a_launch(itemsize,
+                                                                   most):
+    from numlstm.backends.cuda.plan import (
+        SHARED_WITHOUT_OPT_IN,
+        check_layer_fits,
+        state_shared_bytes,
+    )
+
+    check_layer_fits(most, itemsize)
+    assert state_shared_bytes(most, itemsize) <= SHARED_WITHOUT_OPT_IN
+    with pytest.raises(ValueError, match=f"at most {most} units.*has "
+                                         f"{most + 1}.*backend='cpu'"):
+        check_layer_fits(most + 1, itemsize)

@@ -373,23 +373,8 @@ DIVERGING = {
 SCALABLE = select({
     "classifiers": "labels cannot be scaled (a classifier's divergence at "
                    "an absurd rate: test_robustness.py)"})
-#: a library bug this test found (numlstm/estimators/generative.py): the
-#: DivergenceError of a first fit leaves the network_ (finite weights, so
-#: check_is_fitted passes) but not noise_variance_, which only
-#: _after_training sets; score_samples, score and sample then raise
-#: AttributeError instead of scoring with the last good weights
-GENERATIVE_DIVERGENCE_BUG = pytest.mark.xfail(
-    strict=True, raises=AttributeError,
-    reason="GenerativeLSTM: after a DivergenceError in its first fit the "
-           "model has network_ but no noise_variance_, so score_samples "
-           "raises AttributeError 'noise_variance_' (the supervised "
-           "estimators predict with the last good weights)")
-
-
 @pytest.mark.parametrize("case", list(DIVERGING))
-@pytest.mark.parametrize("key", [
-    pytest.param(key, marks=GENERATIVE_DIVERGENCE_BUG) if key == "generative"
-    else key for key in SCALABLE])
+@pytest.mark.parametrize("key", SCALABLE)
 def test_divergence_raises_and_leaves_finite_weights(key, case):
     params = dict(DIVERGING[case])
     scale = params.pop("scale")

@@ -305,6 +305,24 @@ def test_thread_copies_do_not_travel_with_pickle_or_copy():
     assert model.__dict__ == dict_before
 
 
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "rmsprop"])
+def test_optimizer_state_travels_with_pickle(solver):
+    """An unpickled (or deep-copied) model continues training from the same
+    optimiser state: its next partial_fit gives the original's bits."""
+    import copy
+    import pickle
+
+    X, Y = data()
+    model = quiet(VanillaLSTMRegressor(units=4, max_iter=2, solver=solver,
+                                       random_state=0).fit, X, Y[:, -1])
+    clones = [pickle.loads(pickle.dumps(model)), copy.deepcopy(model)]
+    model.partial_fit(X, Y[:, -1])
+    for clone in clones:
+        clone.partial_fit(X, Y[:, -1])
+        for name, w in model.get_weights().items():
+            assert np.array_equal(clone.get_weights()[name], w), name
+
 # ====================================================== 4. divergence
 
 def test_adam_at_an_absurd_rate_raises_with_last_good_weights():

@@ -88,8 +88,8 @@ def resolve(name: str = "auto"):
     Parameters
     ----------
     name : str
-        A registered backend (``'cpu'``, ...), or ``'auto'``: CUDA when a
-        CUDA backend is registered and a real GPU is present, else the CPU.
+        A registered backend (``'cpu'``, ``'cuda'``, ...), or ``'auto'``:
+        the CPU (CUDA on a real GPU once :data:`AUTO_PICKS_CUDA` is on).
 
     Returns
     -------
@@ -100,7 +100,8 @@ def resolve(name: str = "auto"):
     ------
     ValueError
         If ``name`` is unknown or not available here; the message lists the
-        available backends.
+        available backends, or for ``'cuda'`` says which part is missing
+        (numba-cuda, the driver, a device) and how to fix it.
     TypeError
         If the registered factory makes an object that breaks the contract.
 
@@ -114,11 +115,12 @@ def resolve(name: str = "auto"):
                          f"available: {['auto', *available_backends()]}")
     key = name.lower()
     if key == "auto":
-        key = "cuda" if "cuda" in _REGISTRY and _is_available("cuda") else "cpu"
-    if key == "cuda" and key not in _REGISTRY:
-        raise ValueError(
-            f"backend {name!r}: the CUDA backend is not implemented yet "
-            "(it is planned); use 'cpu' or 'auto'.")
+        key = _auto_choice()
+    if key == "cuda" and key in _REGISTRY and not _is_available(key):
+        from ._cuda_probe import cuda_status
+
+        raise ValueError(f"backend {name!r} cannot run here: "
+                         f"{cuda_status().problem}. Use 'cpu' or 'auto'.")
     if key not in _REGISTRY or not _is_available(key):
         raise ValueError(
             f"unknown or unavailable backend {name!r}; available on this "
@@ -133,13 +135,45 @@ def resolve(name: str = "auto"):
     return _CACHE[key]
 
 
+#: Whether ``'auto'`` picks a real GPU. Off until the CUDA backend has
+#: passed its tests on hardware (``benchmarks/gpu_check.sh``) and has the
+#: cooperative kernel for every layer size (issue 14): until then a user
+#: gets CUDA only by asking for it by name.
+AUTO_PICKS_CUDA = False
+
+
+def _auto_choice() -> str:
+    """The backend ``'auto'`` stands for: ``'cuda'`` on a real GPU (never
+    the simulator) once :data:`AUTO_PICKS_CUDA` is on, else ``'cpu'``."""
+    if AUTO_PICKS_CUDA and "cuda" in _REGISTRY:
+        from ._cuda_probe import cuda_status
+
+        status = cuda_status()
+        if status.usable and not status.simulated:
+            return "cuda"
+    return "cpu"
+
+
 def _cpu_backend():
     from .cpu import CPUBackend
 
     return CPUBackend()
 
 
+def _cuda_backend():
+    from .cuda.backend import CUDABackend
+
+    return CUDABackend()
+
+
+def _cuda_usable() -> bool:
+    from ._cuda_probe import cuda_status
+
+    return cuda_status().usable
+
+
 register_backend("cpu", _cpu_backend)
+register_backend("cuda", _cuda_backend, available=_cuda_usable)
 
 __all__ = ["CONTRACT_NAMES", "Backend", "available_backends", "check_backend",
            "register_backend", "resolve", "unregister_backend"]

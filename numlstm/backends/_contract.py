@@ -150,7 +150,11 @@ class Backend(Protocol):
     # ------------------------------------------------------------- kernels
     def lstm_gate_grad_width(self, n_hidden: int, dtype) -> int:
         """Row length (at least ``4H``) of the ``gates`` buffer that
-        :meth:`lstm_backward` can turn into the gate gradients in place."""
+        :meth:`lstm_backward` can turn into the gate gradients in place.
+
+        The network asks it when it builds each LSTM layer, before any
+        kernel runs: a backend that cannot run a layer of ``n_hidden``
+        units raises a ``ValueError`` saying so here."""
 
     def lstm_forward(self, X, W_ih, W_hh, b, h0, c0, lengths,
                      H_out, h_n, c_n, gates, cells, h_prev, rec) -> None:

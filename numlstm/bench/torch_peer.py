@@ -72,16 +72,22 @@ def make_torch_regressor(torch, D: int, H: int, n_outputs: int, dtype: str):
 
 
 def torch_fit(torch, X, y, H: int, batch_size: int, epochs: int, dtype: str,
-              seed: int = 0):
-    """The plain PyTorch training loop the fit cases compare against."""
+              seed: int = 0, device: str = "cpu"):
+    """The plain PyTorch training loop the fit cases compare against.
+
+    On ``device='cuda'`` the data and model move to the GPU once and each
+    epoch's permutation once per epoch, as numlstm's CUDA backend does; the
+    call returns after the device has finished.
+    """
     torch.manual_seed(seed)
-    model = make_torch_regressor(torch, X.shape[2], H, y.shape[1], dtype)
+    model = make_torch_regressor(torch, X.shape[2], H, y.shape[1],
+                                 dtype).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    X, y = torch.from_numpy(X), torch.from_numpy(y)
+    X, y = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
     g = torch.Generator().manual_seed(seed)
     n = len(X)
     for _ in range(epochs):
-        order = torch.randperm(n, generator=g)
+        order = torch.randperm(n, generator=g).to(device)
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
             opt.zero_grad()
@@ -89,4 +95,6 @@ def torch_fit(torch, X, y, H: int, batch_size: int, epochs: int, dtype: str,
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP_NORM)
             opt.step()
+    if device != "cpu":
+        torch.cuda.synchronize()
     return model

@@ -291,7 +291,13 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
             self._initialize(seqs)
         else:
             self._apply_training_changes()
-        self._train(seqs, Y, sw, incremental)
+        try:
+            self._train(seqs, Y, sw, incremental)
+        except DivergenceError:
+            # the model keeps its last good weights: what it learns besides
+            # them (a generative model's noise variance) must match those
+            self._after_training(seqs)
+            raise
         self._after_training(seqs)
         return self
 
@@ -336,6 +342,10 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
             raise
 
     def _initialize(self, seqs) -> None:
+        with self._unchanged_on_error():  # e.g. a layer the backend refuses
+            self._initialize_state(seqs)
+
+    def _initialize_state(self, seqs) -> None:
         backend = resolve(self.backend)
         self.backend_ = backend.name
         self._random_state = check_random_state(self.random_state)
@@ -455,11 +465,23 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
         self.__dict__.update(state)
         if weights is not None:
             self.network_ = self._make_network(self._spec,
-                                               resolve(self.backend_), 0)
+                                               self._loaded_backend(), 0)
             self.network_.set_weights(weights)
             for layer in self.network_.layers:
                 if hasattr(layer, "rng"):
                     layer.rng.bit_generator.state = next(noise_states)
+            if getattr(self, "_optimizer", None) is not None:
+                self._optimizer.bind(self.network_.backend)
+
+    def _loaded_backend(self):
+        """The backend an unpickled model runs on: the one it was fitted on,
+        or the CPU where that one cannot run (a model fitted on a GPU,
+        loaded on a machine without one); ``backend_`` records which."""
+        try:
+            return resolve(self.backend_)
+        except ValueError:
+            self.backend_ = "cpu"
+            return resolve("cpu")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -83,7 +83,8 @@ ATTRIBUTES = """    Attributes
         Features per time step (columns of a 2-D X).
     out_activation_ : str
     backend_ : str
-        The backend used.
+        The backend the model runs on. A model fitted on ``'cuda'`` and
+        unpickled where CUDA cannot run predicts on ``'cpu'``, recorded here.
     network_ : numlstm.nn.Sequential
         The fitted network.
 

@@ -90,6 +90,12 @@ class LSTM(Layer):
         D, H = self.input_size, self.hidden_size
         return {"W_ih": (4 * H, D), "W_hh": (4 * H, H), "b": (4 * H,)}
 
+    def bind(self, backend, weights: dict, grads: dict) -> None:
+        super().bind(backend, weights, grads)
+        # asked now, when the network is built, so that a backend refuses a
+        # layer it cannot run before any kernel does (see the contract)
+        backend.lstm_gate_grad_width(self.hidden_size, weights["W_ih"].dtype)
+
     def initialize(self, rng, weights):
         D, H = self.input_size, self.hidden_size
         weights["W_ih"][...] = glorot_uniform(rng, 4 * H, D)
@@ -205,7 +211,8 @@ class Dense(Layer):
         weights["b"][...] = 0.0
 
     def forward(self, X, lengths, training=False):
-        if X.shape[-1] != self.input_size:
+        # a positive index: the CUDA simulator's array shapes refuse -1
+        if X.shape[X.ndim - 1] != self.input_size:
             raise ValueError(f"Dense layer takes {self.input_size} inputs, got "
                              f"X of shape {X.shape}")
         lead = X.shape[:-1]

@@ -33,7 +33,7 @@ class Loss:
         ``grad`` (shaped like ``y_pred``; by default a buffer of this loss,
         which the next call overwrites: one training loop at a time);
         returns the gradient."""
-        K = y_pred.shape[-1]
+        K = y_pred.shape[y_pred.ndim - 1]
         pred2 = y_pred.reshape(-1, K)
         target_shape = y_pred.shape if self.target_dtype is None \
             else y_pred.shape[:-1]

@@ -23,6 +23,22 @@ class Optimizer:
             self._clear_status = self.backend.zeros(3, "float64")
         return self._clear_status
 
+    def __getstate__(self):
+        # host arrays and no backend: a model trained on a GPU unpickles
+        # where there is none, and :meth:`bind` puts the state back
+        state = self.__dict__.copy()
+        backend = state.pop("backend")
+        state.pop("_clear_status", None)  # remade when needed
+        if self.state is not None:
+            state["state"] = [backend.to_host(a).copy() for a in self.state]
+        return state
+
+    def bind(self, backend) -> None:
+        """Keep the state on ``backend`` from now on (after unpickling)."""
+        self.backend = backend
+        if self.state is not None:
+            self.state = [backend.asarray(a, a.dtype) for a in self.state]
+
     def _ensure_state(self, theta, n: int):
         if self.state is None or self.state[0].shape != theta.shape:
             self.state = [self.backend.zeros(theta.shape, theta.dtype)

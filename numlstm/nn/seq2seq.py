@@ -135,8 +135,9 @@ class EncoderDecoder(Network):
         full = self.full_lengths(B, T)
         last = self.encoder[-1]
         if self.mode == "repeat":
-            repeated = buffers.get("repeated", (B, T, h.shape[-1]), self.dtype)
-            be.broadcast(h.reshape(B, 1, h.shape[-1]), repeated)
+            width = h.shape[1]  # h is the encoder's last state, (B, H)
+            repeated = buffers.get("repeated", (B, T, width), self.dtype)
+            be.broadcast(h.reshape(B, 1, width), repeated)
             H = self.decoder.forward(repeated, full, training)
         elif targets is not None:
             inputs = buffers.get("teacher", (B, T, self.feedback_size),

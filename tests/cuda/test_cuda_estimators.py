@@ -1,54 +1,117 @@
-"""An estimator fitted and used through the CUDA backend gives the CPU's
-results (to rounding): the kernels and the array-neutral network together.
+"""Every estimator family fitted and used through ``backend='cuda'`` gives
+the CPU's results: the kernels and the array-neutral network together.
 
-The backend is registered here only: it is not yet registered for users.
-One tiny fit, because the simulator runs each CUDA thread as an OS thread.
+Tiny fits (tests/registry.py's settings, six sequences, two epochs),
+because the simulator runs each CUDA thread as an OS thread. float64, same
+seed: weights within 1e-8 of the CPU's (the issue's bound), loss curves and
+outputs within 1e-10.
 """
+
+import os
+import pickle
+import subprocess
+import sys
+import warnings
 
 import numpy as np
 import pytest
-from numba import config, cuda
+from numba import cuda
 
 if not cuda.is_available():
     pytest.skip("needs an NVIDIA GPU or NUMBA_ENABLE_CUDASIM=1 (.ci/run runs "
                 "this folder under the simulator)", allow_module_level=True)
 
-from numlstm import VanillaLSTMRegressor  # noqa: E402
-from numlstm.backends import register_backend, unregister_backend  # noqa: E402
-from numlstm.backends.cuda.backend import CUDABackend  # noqa: E402
+from registry import ESTIMATORS  # noqa: E402
+
+from numlstm.backends import available_backends  # noqa: E402
+
+#: sequences per fit: one batch, so each epoch is one forward, backward and
+#: optimiser step
+N_FIT = 6
 
 
-@pytest.fixture
-def cuda_backend(monkeypatch):
-    if config.ENABLE_CUDASIM:
-        # The simulator's host-side shapes refuse negative indices, which a
-        # real device array's shape (a tuple) accepts and the network uses.
-        from numba.cuda.simulator.cudadrv import devicearray
+def _fit(name, backend):
+    maker, data = ESTIMATORS[name]
+    X, y = data()
+    # the first N_FIT sequences, or (text) the characters of N_FIT windows
+    X = X[:N_FIT] if y is not None else X[:N_FIT + 5]
+    y = None if y is None else y[:N_FIT]
+    model = maker(max_iter=2, batch_size=N_FIT, random_state=0,
+                  dtype="float64", backend=backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 2 epochs: not converged
+        model.fit(X) if y is None else model.fit(X, y)
+    return model, X
 
-        monkeypatch.setattr(devicearray.FakeShape, "__getitem__",
-                            tuple.__getitem__)
-    register_backend("cuda", CUDABackend)
-    yield
-    unregister_backend("cuda")
+
+def _outputs(model, X):
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X)
+    if hasattr(model, "score_samples"):
+        return model.score_samples(X)
+    return model.predict(X)
 
 
-def test_a_fit_through_the_cuda_backend_gives_the_cpu_results(cuda_backend):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(8, 4, 2))
-    y = X[:, -1, 0]
-    fitted = {}
-    for backend in ("cpu", "cuda"):
-        model = VanillaLSTMRegressor(units=3, max_iter=2, batch_size=4,
-                                     random_state=0, dtype="float64",
-                                     backend=backend)
-        with pytest.warns(Warning):  # 2 epochs: not converged
-            model.fit(X, y)
-        assert model.backend_ == backend
-        fitted[backend] = model
-    cpu, gpu = fitted["cpu"], fitted["cuda"]
-    np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=1e-12)
-    np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-12,
-                               atol=1e-12)
-    for name, w in cpu.get_weights().items():
-        np.testing.assert_allclose(gpu.get_weights()[name], w, rtol=1e-11,
-                                   atol=1e-12, err_msg=name)
+def test_cuda_is_available():
+    assert "cuda" in available_backends()
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_a_fit_through_cuda_gives_the_cpu_results(name):
+    cpu, X = _fit(name, "cpu")
+    gpu, _ = _fit(name, "cuda")
+    assert cpu.backend_ == "cpu" and gpu.backend_ == "cuda"
+    np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=1e-10)
+    want = cpu.get_weights()
+    got = gpu.get_weights()
+    assert list(got) == list(want)
+    for key, w in want.items():
+        assert isinstance(got[key], np.ndarray), key
+        np.testing.assert_allclose(got[key], w, rtol=0, atol=1e-8,
+                                   err_msg=key)
+    a, b = _outputs(gpu, X), _outputs(cpu, X)
+    for u, v in zip(a if isinstance(a, list) else [a],
+                    b if isinstance(b, list) else [b], strict=True):
+        np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-12)
+
+
+def test_a_model_fitted_on_cuda_loads_and_predicts_without_a_gpu(tmp_path):
+    """Pickled, a CUDA model holds host arrays only: a process with neither
+    a GPU nor the simulator loads it without importing numba.cuda and
+    predicts on the CPU the same numbers (backend_ says so)."""
+    model, X = _fit("vanilla-reg", "cuda")
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps((model, X)))  # X: a ragged list
+    code = (
+        "import pickle, sys, numpy as np\n"
+        f"model, X = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        "cuda = [m for m in sys.modules if m.startswith('numba.cuda')]\n"
+        "pred = model.predict(X)\n"
+        f"np.save({str(tmp_path / 'pred.npy')!r}, pred)\n"
+        "print(model.backend_, cuda)\n")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["cpu", "[]"], out.stdout
+    np.testing.assert_allclose(np.load(tmp_path / "pred.npy"),
+                               model.predict(X), rtol=1e-12, atol=1e-12)
+
+
+def test_a_layer_too_large_for_the_kernels_is_refused_clearly(monkeypatch):
+    """Refused when the network is built, before any LSTM kernel, leaving
+    the estimator unfitted. The shared-memory bound is lowered to 4 units
+    (float32): the simulator would take minutes to zero the weights of a
+    real 769-unit layer, thread by simulated thread."""
+    from numlstm import VanillaLSTMRegressor
+    from numlstm.backends.cuda import plan
+
+    monkeypatch.setattr(plan, "SHARED_WITHOUT_OPT_IN",
+                        plan.state_shared_bytes(4, 4))
+    X = np.zeros((2, 3, 1))
+    model = VanillaLSTMRegressor(units=5, max_iter=1, backend="cuda")
+    with pytest.raises(ValueError, match="at most 4 units in float32 .*has 5"):
+        model.fit(X, np.zeros(2))
+    assert not hasattr(model, "network_") and not hasattr(model, "backend_")
+    model.set_params(units=4).fit(X, np.zeros(2))
+    assert model.backend_ == "cuda"

@@ -23,7 +23,7 @@ from numba import cuda
 
 from . import scalar
 from ._jit import cuda_kernel, launch_shape
-from .plan import ROWS_PER_BLOCK
+from .plan import ROWS_PER_BLOCK, check_layer_fits
 
 
 @cuda_kernel
@@ -97,6 +97,7 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     ``rec`` is unused here (the pre-activations go straight into ``gates``).
     """
     B, H = h_n.shape
+    check_layer_fits(H, X.dtype.itemsize)
     R = ROWS_PER_BLOCK
     blocks = -(-B // R)
     threads = min(256, max(32, -(-(R * 4 * H) // 32) * 32))
@@ -222,7 +223,9 @@ def _input_grads_kernel(W_ih, dgates, zero, dX):
 
 
 def lstm_gate_grad_width(n_hidden: int, dtype) -> int:
-    """Row length of ``gates``: ``4H`` (the backward needs no padding)."""
+    """Row length of ``gates``: ``4H`` (the backward needs no padding); a
+    layer the kernels cannot run is refused here (see the contract)."""
+    check_layer_fits(int(n_hidden), np.dtype(dtype).itemsize)
     return 4 * int(n_hidden)
 
 
@@ -232,6 +235,7 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     """BPTT of :func:`lstm_forward` (see the contract): the time loop in one
     launch, then the weight gradients and, when ``input_grad``, ``dX``."""
     B, H = dh_n.shape
+    check_layer_fits(H, X.dtype.itemsize)
     R = ROWS_PER_BLOCK
     dtype = np.dtype(X.dtype).type
     threads = min(256, max(32, -(-(R * H) // 32) * 32))

@@ -72,3 +72,37 @@ def recurrent_kernel(hidden: int, itemsize: int, limits: DeviceLimits) -> str:
                          f"{hidden}, {itemsize}")
     need = rows_kernel_shared_bytes(hidden, itemsize) + SHARED_RESERVE
     return "rows" if need <= limits.shared_per_block else "cooperative"
+
+
+#: dynamic shared memory a launch may take without opting in to more
+#: (every CUDA device numba supports)
+SHARED_WITHOUT_OPT_IN = 48 * 1024
+
+
+def state_shared_bytes(hidden: int, itemsize: int,
+                       rows: int = ROWS_PER_BLOCK) -> int:
+    """Dynamic shared memory of today's recurrent kernels, which keep only
+    ``h`` and ``c`` (or ``dh`` and ``dc``) of their rows on chip."""
+    return 2 * rows * hidden * itemsize
+
+
+def check_layer_fits(hidden: int, itemsize: int) -> None:
+    """Raise a clear ``ValueError`` before a launch that would fail: until
+    the cooperative kernel exists, a layer's state must fit a block's
+    shared memory (H <= 768 in float32, 384 in float64).
+
+    Examples
+    --------
+    >>> check_layer_fits(768, 4)
+    >>> check_layer_fits(385, 8)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ... at most 384 units in float64 (the layer has 385); ...
+    """
+    if state_shared_bytes(hidden, itemsize) > SHARED_WITHOUT_OPT_IN:
+        most = SHARED_WITHOUT_OPT_IN // state_shared_bytes(1, itemsize)
+        dtype = "float32" if itemsize == 4 else "float64"
+        raise ValueError(
+            f"the CUDA backend runs LSTM layers of at most {most} units in "
+            f"{dtype} (the layer has {hidden}); larger layers need its "
+            "cooperative kernel, not written yet: use backend='cpu'")
