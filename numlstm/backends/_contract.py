@@ -29,7 +29,7 @@ Rules every method follows:
   the caller zeroes it.
 
 :func:`check_backend` compares a backend's methods with this protocol, and
-``tests/test_contract.py`` runs it on every registered backend.
+``tests/test_backend_contract.py`` runs it on every registered backend.
 """
 
 from __future__ import annotations
