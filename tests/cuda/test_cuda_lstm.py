@@ -11,12 +11,21 @@ if not cuda.is_available():
 
 import reference as ref  # noqa: E402
 
-from numlstm.backends.cuda import lstm  # noqa: E402
+from numlstm.backends.cuda import gemm, lstm  # noqa: E402
 from numlstm.backends.cuda.plan import ROWS_PER_BLOCK  # noqa: E402
 
 
+@pytest.fixture(params=[False, True], ids=["untiled", "tiled"])
+def tiled(request, monkeypatch):
+    """The layer's products each way (:func:`gemm.use_tiles` would pick the
+    untiled one at these sizes)."""
+    if request.param:
+        monkeypatch.setattr(gemm, "SMALL_BELOW", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-def test_forward_matches_the_reference(dtype, tol):
+def test_forward_matches_the_reference(dtype, tol, tiled):
     rng = np.random.default_rng(0)
     B, T, D, H = ROWS_PER_BLOCK + 3, 4, 3, 2  # two blocks, the second partial
     X, W_ih, W_hh, b, h0, c0, lengths = _layer(rng, B, T, D, H, dtype)
@@ -42,7 +51,7 @@ def test_forward_matches_the_reference(dtype, tol):
 
 @pytest.mark.parametrize("alias", [False, True])
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-4)])
-def test_backward_matches_the_reference(dtype, tol, alias):
+def test_backward_matches_the_reference(dtype, tol, alias, tiled):
     rng = np.random.default_rng(1)
     B, T, D, H = ROWS_PER_BLOCK + 2, 4, 3, 2
     X, W_ih, W_hh, b, h0, c0, lengths = _layer(rng, B, T, D, H, dtype)

@@ -1,41 +1,51 @@
-"""The LSTM layer's forward pass on CUDA: the whole time loop in one launch.
+"""The LSTM layer on CUDA: a product for the inputs of all steps, then the
+whole time loop in one launch, then products for the gradients.
 
-The rows design of :mod:`.plan`: each block owns :data:`~.plan.ROWS_PER_BLOCK`
-batch rows for all ``T`` steps. Rows are independent through time, so no
-grid barrier is needed, only ``syncthreads`` between the two phases of a
-step:
+Forward:
 
-1. every ``(row, gate column)`` pre-activation ``b + x_t W_ih^T + h_{t-1}
-   W_hh^T`` into ``gates`` (a thread per item, grid-stride);
-2. every ``(row, unit)``: the four gates activated in place, ``c_t``,
-   ``h_t``, and the caches of the backward pass.
+1. the input projection ``b + x_t W_ih^T`` of every row and step in one
+   tiled product (:mod:`.gemm`) straight into ``gates``;
+2. the time loop in one launch, with the rows design of :mod:`.plan`: each
+   block owns :data:`~.plan.ROWS_PER_BLOCK` batch rows for all ``T`` steps.
+   Rows are independent through time, so no grid barrier is needed, only
+   ``syncthreads`` between the two phases of a step: every ``(row, gate
+   column)`` adds ``h_{t-1} W_hh^T`` to its pre-activation, then every
+   ``(row, unit)`` activates its four gates in place and updates ``c_t``,
+   ``h_t`` and the caches of the backward pass.
 
-``h`` and ``c`` of the block's rows live in dynamic shared memory. This first
-version reads ``W_ih`` and ``W_hh`` from global memory (L1/L2) on every step.
-Keeping ``W_hh`` resident in shared memory and hoisting the input projection
-into one GEMM before the loop, as the design plans, is the next step, to be
-measured on a GPU. Padded steps follow the CPU kernels: the state is carried,
-and ``H_out``, ``gates`` and ``h_prev`` are 0 there.
+Backward: the time loop in one launch (gate gradients in place, ``dh``
+carried through ``W_hh``), then ``dW_ih = G^T X``, ``dW_hh = G^T h_prev``
+and ``dX = G W_ih`` as tiled products over all rows and steps, and ``db``
+as column sums.
+
+``h`` and ``c`` of the block's rows live in dynamic shared memory; ``W_hh``
+is read from global memory (L1/L2) on every step. Keeping it resident in
+shared memory (which needs the opt-in above 48 KiB) and the cooperative
+kernel for large layers are the next steps, to be measured on a GPU.
+Padded steps follow the CPU kernels: the state is carried, and ``H_out``,
+``gates`` and ``h_prev`` are 0 there.
 """
 
 import numpy as np
 from numba import cuda
 
 from . import scalar
-from ._jit import cuda_kernel, launch_shape
+from ._jit import cuda_kernel
+from .gemm import column_sums, gemm
 from .plan import ROWS_PER_BLOCK, check_layer_fits
 
 
 @cuda_kernel
-def _forward_rows_kernel(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n,
-                         gates, cells, h_prev, one, zero):
-    B, T, D = X.shape
+def _forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
+                         cells, h_prev, one, zero):
+    """The time loop; ``gates`` comes in holding ``b + x_t W_ih^T``."""
+    B, T, _ = gates.shape
     H = h_n.shape[1]
     R = ROWS_PER_BLOCK
     row0 = cuda.blockIdx.x * R
     tid = cuda.threadIdx.x
     n_threads = cuda.blockDim.x
-    state = cuda.shared.array(0, dtype=X.dtype)
+    state = cuda.shared.array(0, dtype=gates.dtype)
     # state[r * H + u] is h of row r, state[R * H + r * H + u] its c
     for k in range(tid, R * H, n_threads):
         s = row0 + k // H
@@ -49,9 +59,7 @@ def _forward_rows_kernel(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n,
             j = k % (4 * H)
             s = row0 + r
             if s < B and t < lengths[s]:
-                acc = b[j]
-                for d in range(D):
-                    acc += X[s, t, d] * W_ih[j, d]
+                acc = gates[s, t, j]
                 for q in range(H):
                     acc += state[r * H + q] * W_hh[j, q]
                 gates[s, t, j] = acc
@@ -96,16 +104,19 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     """One LSTM layer forward over ragged sequences (see the contract);
     ``rec`` is unused here (the pre-activations go straight into ``gates``).
     """
-    B, H = h_n.shape
+    B, T, D = X.shape
+    H = h_n.shape[1]
     check_layer_fits(H, X.dtype.itemsize)
+    gemm(X.reshape(B * T, D), W_ih, gates.reshape(B * T, 4 * H), bias=b,
+         b_t=True)
     R = ROWS_PER_BLOCK
     blocks = -(-B // R)
     threads = min(256, max(32, -(-(R * 4 * H) // 32) * 32))
     shared = 2 * R * H * X.dtype.itemsize
     dtype = np.dtype(X.dtype).type
     _forward_rows_kernel[blocks, threads, 0, shared](
-        X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n, gates, cells,
-        h_prev, dtype(1), dtype(0))
+        W_hh, h0, c0, lengths, H_out, h_n, c_n, gates, cells, h_prev,
+        dtype(1), dtype(0))
 
 
 # ------------------------------------------------------------------ backward
@@ -174,54 +185,6 @@ def _backward_rows_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
             dc0[s, k % H] = state[R * H + k]
 
 
-@cuda_kernel
-def _weight_grads_kernel(X, h_prev, dgates, zero, dW_ih, dW_hh, db):
-    """``dW_ih = G^T X``, ``dW_hh = G^T h_prev``, ``db`` the column sums of
-    ``G``, over every (row, step) in order: one thread per output element,
-    no atomics, so the sums do not depend on the launch."""
-    B, T, D = X.shape
-    H = h_prev.shape[2]
-    n_ih = dW_ih.size
-    n_hh = dW_hh.size
-    for k in range(cuda.grid(1), n_ih + n_hh + db.size, cuda.gridsize(1)):
-        acc = zero
-        if k < n_ih:
-            j = k // D
-            d = k % D
-            for s in range(B):
-                for t in range(T):
-                    acc += dgates[s, t, j] * X[s, t, d]
-            dW_ih[j, d] = acc
-        elif k < n_ih + n_hh:
-            j = (k - n_ih) // H
-            q = (k - n_ih) % H
-            for s in range(B):
-                for t in range(T):
-                    acc += dgates[s, t, j] * h_prev[s, t, q]
-            dW_hh[j, q] = acc
-        else:
-            j = k - n_ih - n_hh
-            for s in range(B):
-                for t in range(T):
-                    acc += dgates[s, t, j]
-            db[j] = acc
-
-
-@cuda_kernel
-def _input_grads_kernel(W_ih, dgates, zero, dX):
-    """``dX = G W_ih`` for every (row, step, input)."""
-    B, T, D = dX.shape
-    n_gates = W_ih.shape[0]
-    for k in range(cuda.grid(1), dX.size, cuda.gridsize(1)):
-        s = k // (T * D)
-        t = (k // D) % T
-        d = k % D
-        acc = zero
-        for j in range(n_gates):
-            acc += dgates[s, t, j] * W_ih[j, d]
-        dX[s, t, d] = acc
-
-
 def lstm_gate_grad_width(n_hidden: int, dtype) -> int:
     """Row length of ``gates``: ``4H`` (the backward needs no padding); a
     layer the kernels cannot run is refused here (see the contract)."""
@@ -242,10 +205,11 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     _backward_rows_kernel[-(-B // R), threads, 0, 2 * R * H * X.dtype.itemsize](
         W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n, dh0, dc0, dgates,
         dtype(1), dtype(0))
-    n = dW_ih.size + dW_hh.size + db.size
-    blocks, threads = launch_shape(n)
-    _weight_grads_kernel[blocks, threads](X, h_prev, dgates, dtype(0), dW_ih,
-                                          dW_hh, db)
+    # over every (row, step) in order: G (B T, 4H)
+    T, D = X.shape[1], X.shape[2]
+    G = dgates.reshape(B * T, 4 * H)
+    gemm(G, X.reshape(B * T, D), dW_ih, a_t=True)
+    gemm(G, h_prev.reshape(B * T, H), dW_hh, a_t=True)
+    column_sums(G, db)
     if input_grad:
-        blocks, threads = launch_shape(dX.size)
-        _input_grads_kernel[blocks, threads](W_ih, dgates, dtype(0), dX)
+        gemm(G, W_ih, dX.reshape(B * T, D))
