@@ -178,7 +178,7 @@ def step_launch(out: Path, smoke: bool) -> dict:
 
 # --------------------------------------------------------------- table
 
-def _numlstm_fit(case, X, y, smoke):
+def _numlstm_fit(case, X, y):
     from numlstm import VanillaLSTMRegressor
 
     B, _, _, H = case.config
@@ -237,10 +237,10 @@ def _table_row(case, torch, device, smoke) -> dict:
     try:
         if case.kind == "fit":
             def ours():
-                return _numlstm_fit(case, X, y, smoke)
+                return _numlstm_fit(case, X, y)
         else:
             fit_case = type(case)("fit", "fit", (32, T, D, H), 64, 1)
-            model = _numlstm_fit(fit_case, X, y, smoke)
+            model = _numlstm_fit(fit_case, X, y)
             X1 = X[:B].copy()
 
             def ours():
@@ -307,8 +307,8 @@ def step_repro(out: Path, smoke: bool) -> dict:
     B, T, D, H = case.config
     X = rng.standard_normal((case.n_sequences, T, D)).astype(np.float32)
     y = X[:, :, 0].mean(axis=1).astype(np.float32)
-    a = _numlstm_fit(case, X, y, smoke).get_weights()
-    b = _numlstm_fit(case, X, y, smoke).get_weights()
+    a = _numlstm_fit(case, X, y).get_weights()
+    b = _numlstm_fit(case, X, y).get_weights()
     differ = [k for k in a if not np.array_equal(a[k], b[k])]
     return {"identical": not differ, "differing": differ}
 

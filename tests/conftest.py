@@ -22,3 +22,12 @@ def backend(request):
     from numlstm.backends import resolve
 
     return resolve(request.param)
+
+
+@pytest.fixture
+def no_kernels(monkeypatch):
+    """Every kernel raises: for tests that bad input is refused before one
+    runs (registry.disable_kernels)."""
+    from registry import disable_kernels
+
+    disable_kernels(monkeypatch)

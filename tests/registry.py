@@ -202,6 +202,22 @@ def make(key, **params):
 #: the lengths of a ragged batch
 LENGTHS = (3, 5, 1, 4, 2, 5, 4, 3)
 
+
+def class_id(cls):
+    """A test id: the class's name."""
+    return cls.__name__
+
+
+def make_X(n=16, T=5, D=2, seed=0):
+    """A 3-D batch of ``n`` sequences of ``T`` steps of ``D`` features."""
+    return np.random.default_rng(seed).normal(size=(n, T, D))
+
+
+def make_ragged(lengths=LENGTHS, D=2, seed=1):
+    """A ragged batch: one ``(L, D)`` array per length."""
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(L, D)) for L in lengths]
+
 #: the step shape of each kind of input: a CNN-LSTM's steps are images
 FRAME = (6, 6, 1)
 

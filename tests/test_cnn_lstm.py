@@ -11,7 +11,7 @@ with the sizes named before any kernel runs.
 
 import numpy as np
 import pytest
-from registry import disable_kernels
+from registry import class_id as ids
 
 from numlstm import CNNLSTMClassifier, CNNLSTMRegressor
 
@@ -20,10 +20,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning")
 
 CNN = [CNNLSTMRegressor, CNNLSTMClassifier]
-
-
-def ids(cls):
-    return cls.__name__
 
 
 def fit(cls, X, **params):
@@ -81,8 +77,7 @@ def test_same_padding_keeps_the_step_size(cls):
 ], ids=["signal", "2d", "image"])
 @pytest.mark.parametrize("cls", CNN, ids=ids)
 def test_a_stack_that_leaves_nothing_of_a_step_is_refused(cls, X, match,
-                                                          monkeypatch):
-    disable_kernels(monkeypatch)
+                                                          no_kernels):
     model = cls(filters=(2,), units=3)
     with pytest.raises(ValueError, match=r"conv block 0 \(filters=2\).*" + match):
         model.fit(X, np.r_[np.zeros(4), np.ones(4)])

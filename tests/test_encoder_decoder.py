@@ -15,7 +15,8 @@ import pickle
 import numpy as np
 import pytest
 from helpers import assert_close
-from registry import disable_kernels, fd_check, output
+from registry import LENGTHS, fd_check, make_ragged, make_X, output
+from registry import class_id as ids
 
 from numlstm import EncoderDecoderLSTMClassifier, EncoderDecoderLSTMRegressor
 from numlstm.datasets import make_addition
@@ -26,29 +27,10 @@ pytestmark = pytest.mark.filterwarnings(
 
 DECODERS = ["repeat", "teacher_forcing"]
 ED = [EncoderDecoderLSTMRegressor, EncoderDecoderLSTMClassifier]
-LENGTHS = (3, 5, 1, 4, 2, 5, 4, 3)
-
-
-def ids(cls):
-    return cls.__name__
-
-
-@pytest.fixture
-def no_kernels(monkeypatch):
-    disable_kernels(monkeypatch)
 
 
 def is_clf(cls):
     return cls is EncoderDecoderLSTMClassifier
-
-
-def make_X(n=16, T=5, D=2, seed=0):
-    return np.random.default_rng(seed).normal(size=(n, T, D))
-
-
-def make_ragged(lengths=LENGTHS, D=2, seed=1):
-    rng = np.random.default_rng(seed)
-    return [rng.normal(size=(L, D)) for L in lengths]
 
 
 def log_softmax(z):

@@ -238,11 +238,6 @@ def test_ragged_loss_and_gradient_are_the_mean_over_output_steps(key, params):
 # ================================================================ bad input
 
 
-@pytest.fixture
-def no_kernels(monkeypatch):
-    disable_kernels(monkeypatch)
-
-
 @pytest.mark.parametrize("key", ALL)
 def test_no_kernels_fixture_works(key, no_kernels):
     model = make(key)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import assert_close
-from registry import disable_kernels, fd_check, flat_weights, unflatten
+from registry import fd_check, flat_weights, unflatten
 from sklearn.exceptions import NotFittedError
 
 from numlstm import GenerativeLSTM
@@ -24,11 +24,6 @@ from numlstm import GenerativeLSTM
 # short fits stop at max_iter on purpose
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture
-def no_kernels(monkeypatch):
-    disable_kernels(monkeypatch)
 
 
 def log_softmax(z):
