@@ -30,6 +30,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from numba import cuda
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -119,10 +120,18 @@ def step_tests(out: Path, smoke: bool) -> dict:
 
 # -------------------------------------------------------------- launch
 
+def _barriers(x, n):
+    """``n`` grid barriers (compiled in :func:`step_launch`; at module level
+    because the simulator swaps ``cuda`` in a kernel's globals only)."""
+    grid = cuda.cg.this_grid()
+    for _ in range(n):
+        grid.sync()
+
+
 def step_launch(out: Path, smoke: bool) -> dict:
     """An empty kernel's launch cost, and the LSTM forward kernel's cost per
-    step (from two sequence lengths). No grid-barrier kernel exists yet."""
-    from numba import cuda
+    step (from two sequence lengths) with each time-loop kernel, and a grid
+    barrier's cost on one block per multiprocessor."""
 
     from numlstm.backends import resolve
 
@@ -140,23 +149,61 @@ def step_launch(out: Path, smoke: bool) -> dict:
     cuda.synchronize()
     launch_us = (time.perf_counter() - start) / n * 1e6
 
+    # a grid barrier: the cooperative kernel's cost per step beyond its math
+    from numlstm.backends.cuda import lstm
+    from numlstm.backends.cuda._jit import device_limits
+
+    barriers = cuda.jit(_barriers)
+    blocks = device_limits().n_sms
+    per_n = {}
+    for n_sync in ((1, 11) if smoke else (1, 2001)):
+        barriers[blocks, 256](d, n_sync)
+        cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(3 if smoke else 20):
+            barriers[blocks, 256](d, n_sync)
+        cuda.synchronize()
+        per_n[n_sync] = (time.perf_counter() - start) / (3 if smoke else 20)
+    (n1, s1), (n2, s2) = sorted(per_n.items())
+    barrier_us = (s2 - s1) / (n2 - n1) * 1e6
+
     be = resolve("cuda")
     B, _, D, H = (2, 3, 2, 3) if smoke else CASES["small"].config
-    per_T = {}
-    for T in ((2, 4) if smoke else (50, 100)):
-        rng = np.random.default_rng(0)
-        f32 = np.float32
-        host = {"X": rng.standard_normal((B, T, D)), "W_ih": rng.standard_normal(
-            (4 * H, D)) * 0.1, "W_hh": rng.standard_normal((4 * H, H)) * 0.1,
-            "b": np.zeros(4 * H), "h0": np.zeros((B, H)), "c0": np.zeros((B, H))}
-        dev = {k: be.asarray(v, f32) for k, v in host.items()}
-        lengths = be.asarray(np.full(B, T, np.int64), np.int64)
-        width = be.lstm_gate_grad_width(H, f32)
-        outs = [be.zeros(s, f32) for s in ((B, T, H), (B, H), (B, H),
-                                          (B, T, width), (B, T, H), (B, T, H),
-                                          (B, 4 * H))]
+    per_step = {}
+    for loop in ("rows", "cooperative"):
+        per_T = {}
+        for T in ((2, 4) if smoke else (50, 100)):
+            per_T[T] = _forward_seconds(be, lstm, loop, B, T, D, H, smoke)
+        (T1, t1), (T2, t2) = sorted(per_T.items())
+        per_step[loop] = {
+            "lstm_forward_us": {str(k): round(v * 1e6, 1) for k, v in per_T.items()},
+            "us_per_step": round((t2 - t1) / (T2 - T1) * 1e6, 2)}
+    return {"empty_launch_us": round(launch_us, 2),
+            "lstm_forward": per_step,
+            "lstm_forward_us_per_step": per_step[lstm.time_loop(H, 4)]["us_per_step"],
+            "picked": lstm.time_loop(H, 4),
+            "config": [B, "T", D, H],
+            "grid_barrier_us": round(barrier_us, 2),
+            "grid_barrier_blocks": blocks}
 
-        def forward(dev=dev, lengths=lengths, outs=outs):
+
+def _forward_seconds(be, lstm, loop, B, T, D, H, smoke):
+    """Seconds of one LSTM forward (float32) with its time loop in ``loop``."""
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    host = {"X": rng.standard_normal((B, T, D)), "W_ih": rng.standard_normal(
+        (4 * H, D)) * 0.1, "W_hh": rng.standard_normal((4 * H, H)) * 0.1,
+        "b": np.zeros(4 * H), "h0": np.zeros((B, H)), "c0": np.zeros((B, H))}
+    dev = {k: be.asarray(v, f32) for k, v in host.items()}
+    lengths = be.asarray(np.full(B, T, np.int64), np.int64)
+    width = be.lstm_gate_grad_width(H, f32)
+    outs = [be.zeros(s, f32) for s in ((B, T, H), (B, H), (B, H),
+                                      (B, T, width), (B, T, H), (B, T, H),
+                                      (B, 4 * H))]
+    chosen = lstm.time_loop
+    lstm.time_loop = lambda hidden, itemsize: loop
+    try:
+        def forward():
             be.lstm_forward(dev["X"], dev["W_ih"], dev["W_hh"], dev["b"],
                             dev["h0"], dev["c0"], lengths, *outs)
 
@@ -167,13 +214,9 @@ def step_launch(out: Path, smoke: bool) -> dict:
         for _ in range(reps):
             forward()
         cuda.synchronize()
-        per_T[T] = (time.perf_counter() - start) / reps
-    (T1, t1), (T2, t2) = sorted(per_T.items())
-    return {"empty_launch_us": round(launch_us, 2),
-            "lstm_forward_us": {str(k): round(v * 1e6, 1) for k, v in per_T.items()},
-            "lstm_forward_us_per_step": round((t2 - t1) / (T2 - T1) * 1e6, 2),
-            "config": [B, "T", D, H],
-            "grid_barrier": "not measured: no cooperative kernel yet"}
+        return (time.perf_counter() - start) / reps
+    finally:
+        lstm.time_loop = chosen
 
 
 # --------------------------------------------------------------- table
@@ -330,10 +373,13 @@ def step_summary(out: Path, smoke: bool) -> dict:
     for name, r in (tests or {}).items():
         lines.append(f"tests {name}: rc={r['returncode']} {r['summary']}")
     if launch:
+        loops = ", ".join(f"{k} {v['us_per_step']}" for k, v in
+                          launch["lstm_forward"].items())
         lines.append(f"launch: empty kernel {launch['empty_launch_us']} us; "
-                     f"LSTM forward {launch['lstm_forward_us_per_step']} us "
-                     f"per step at {launch['config']}; grid barrier: "
-                     f"{launch['grid_barrier']}")
+                     f"LSTM forward us per step at {launch['config']}: "
+                     f"{loops} (picked: {launch['picked']}); grid barrier "
+                     f"{launch['grid_barrier_us']} us on "
+                     f"{launch['grid_barrier_blocks']} blocks")
     if table:
         lines.append(f"{'case':8} {'numlstm s':>10} {'cuDNN s':>9} "
                      f"{'ratio':>6} {'tf32 on':>8} {'target':>6} {'GFLOP/s':>8}")

@@ -5,7 +5,9 @@ import pytest
 from numlstm.backends.cuda.plan import (
     HOPPER,
     SHARED_RESERVE,
+    SIMULATOR,
     DeviceLimits,
+    cooperative_split,
     recurrent_kernel,
     rows_kernel_shared_bytes,
 )
@@ -52,17 +54,24 @@ def test_the_cuda_backend_implements_the_whole_contract():
     assert check_backend(CUDABackend()) == []
 
 
-@pytest.mark.parametrize(("itemsize", "most"), [(4, 768), (8, 384)])
-def test_layers_are_checked_against_the_shared_memory_of_a_launch(itemsize,
-                                                                   most):
-    from numlstm.backends.cuda.plan import (
-        SHARED_WITHOUT_OPT_IN,
-        check_layer_fits,
-        state_shared_bytes,
-    )
+@pytest.mark.parametrize("hidden", [1, 2, 7, 64, 131, 132, 133, 1000, 4096])
+@pytest.mark.parametrize("max_blocks", [1, 3, 132])
+def test_the_cooperative_split_covers_every_unit_once(hidden, max_blocks):
+    blocks, units = cooperative_split(hidden, max_blocks)
+    assert 1 <= blocks <= max_blocks and units >= 1
+    owned = [u for g in range(blocks)
+             for u in range(g * units, min((g + 1) * units, hidden))]
+    assert owned == list(range(hidden))
+    # no block is left without units, and none could be spared
+    assert (blocks - 1) * units < hidden
+    assert units == -(-hidden // min(hidden, max_blocks))
 
-    check_layer_fits(most, itemsize)
-    assert state_shared_bytes(most, itemsize) <= SHARED_WITHOUT_OPT_IN
-    with pytest.raises(ValueError, match=f"at most {most} units.*has "
-                                         f"{most + 1}.*backend='cpu'"):
-        check_layer_fits(most + 1, itemsize)
+
+def test_the_simulator_runs_the_cooperative_kernel_on_one_block():
+    assert cooperative_split(1024, SIMULATOR.n_sms) == (1, 1024)
+
+
+@pytest.mark.parametrize("hidden, max_blocks", [(0, 1), (4, 0)])
+def test_bad_splits_are_refused(hidden, max_blocks):
+    with pytest.raises(ValueError, match="max_blocks >= 1"):
+        cooperative_split(hidden, max_blocks)

@@ -136,9 +136,8 @@ def resolve(name: str = "auto"):
 
 
 #: Whether ``'auto'`` picks a real GPU. Off until the CUDA backend has
-#: passed its tests on hardware (``benchmarks/gpu_check.sh``) and has the
-#: cooperative kernel for every layer size (issue 14): until then a user
-#: gets CUDA only by asking for it by name.
+#: passed its tests on hardware (``benchmarks/gpu_check.sh``, issue 14):
+#: until then a user gets CUDA only by asking for it by name.
 AUTO_PICKS_CUDA = False
 
 

@@ -6,7 +6,11 @@ policy (:mod:`.._fastmath`) does not allow; without it the PTX still fuses
 multiply-adds, as the CPU policy's ``contract`` does.
 """
 
-from numba import cuda
+import functools
+
+from numba import config, cuda
+
+from .plan import SIMULATOR, DeviceLimits
 
 #: threads per block of the element-wise and gather kernels
 THREADS = 256
@@ -36,3 +40,19 @@ def launch_shape(n: int) -> tuple[int, int]:
     threads = min(THREADS, max(32, -(-n // 32) * 32))
     blocks = min(MAX_BLOCKS, max(1, -(-n // threads)))
     return blocks, threads
+
+
+def device_limits() -> DeviceLimits:
+    """The current device's :class:`~.plan.DeviceLimits` (read once per
+    device), or :data:`~.plan.SIMULATOR` under the simulator."""
+    if config.ENABLE_CUDASIM:
+        return SIMULATOR
+    return _limits_of(cuda.get_current_device().id)
+
+
+@functools.cache
+def _limits_of(device_id: int) -> DeviceLimits:
+    device = cuda.get_current_device()
+    return DeviceLimits(
+        shared_per_block=device.MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+        n_sms=device.MULTIPROCESSOR_COUNT)

@@ -2,14 +2,17 @@
 
 Two designs (``docs/architecture.md``, "The CUDA backend"):
 
-- **rows**: each block owns ``ROWS_PER_BLOCK`` batch rows for every step,
-  with ``W_hh`` resident in the block's shared memory; batch rows are
-  independent through time, so no grid barrier is needed. It fits when
-  ``W_hh`` (``4H x H``) plus the rows' state (``R x H``) and
-  pre-activations (``R x 4H``) fit in one block's opt-in shared memory.
-- **cooperative**: hidden units split over co-resident blocks, one grid
-  barrier per step, each block's slice of ``W_hh`` on chip; for larger
-  layers.
+- **rows**: each block owns ``ROWS_PER_BLOCK`` batch rows for every step;
+  batch rows are independent through time, so no grid barrier is needed.
+  It is chosen while ``W_hh`` (``4H x H``) plus the rows' state
+  (``R x H``) and pre-activations (``R x 4H``) would fit in one block's
+  opt-in shared memory, where the design keeps them.
+- **cooperative**: hidden units split over co-resident blocks
+  (:func:`cooperative_split`), one grid barrier per step; for larger layers.
+
+Both kernels read ``W_hh`` from global memory (L1/L2) so far: keeping it,
+or each block's slice of it, resident in shared memory needs more than the
+48 KiB a launch gets without opting in, and so a GPU to test on.
 
 Like :func:`numlstm.backends.cpu.use_wide` it depends on nothing but its
 arguments, so it is tested on the host for any device.
@@ -40,6 +43,10 @@ class DeviceLimits:
 
 #: an H100/H200 (sm_90): 227 KiB opt-in shared memory per block, 132 SMs
 HOPPER = DeviceLimits(shared_per_block=232448, n_sms=132)
+#: numba's simulator: the shared memory of a launch without opting in, and
+#: one block for the cooperative kernel (its grid barrier is wrong across
+#: blocks there, ``shared/design/cuda.md`` 2.8)
+SIMULATOR = DeviceLimits(shared_per_block=48 * 1024, n_sms=1)
 
 
 def rows_kernel_shared_bytes(hidden: int, itemsize: int,
@@ -74,35 +81,31 @@ def recurrent_kernel(hidden: int, itemsize: int, limits: DeviceLimits) -> str:
     return "rows" if need <= limits.shared_per_block else "cooperative"
 
 
-#: dynamic shared memory a launch may take without opting in to more
-#: (every CUDA device numba supports)
-SHARED_WITHOUT_OPT_IN = 48 * 1024
+def cooperative_split(hidden: int, max_blocks: int) -> tuple[int, int]:
+    """``(blocks, units)`` of the cooperative kernel: block ``g`` owns the
+    hidden units ``g * units`` up to ``(g + 1) * units`` (the last block
+    fewer), every block owns at least one, and there are at most
+    ``max_blocks`` blocks, the ones that are certain to be resident at once.
 
-
-def state_shared_bytes(hidden: int, itemsize: int,
-                       rows: int = ROWS_PER_BLOCK) -> int:
-    """Dynamic shared memory of today's recurrent kernels, which keep only
-    ``h`` and ``c`` (or ``dh`` and ``dc``) of their rows on chip."""
-    return 2 * rows * hidden * itemsize
-
-
-def check_layer_fits(hidden: int, itemsize: int) -> None:
-    """Raise a clear ``ValueError`` before a launch that would fail: until
-    the cooperative kernel exists, a layer's state must fit a block's
-    shared memory (H <= 768 in float32, 384 in float64).
+    Parameters
+    ----------
+    hidden : int
+        The layer's hidden units ``H`` (at least 1).
+    max_blocks : int
+        At most this many blocks (at least 1): the multiprocessors on a
+        GPU, one block each, since a block of the kernel needs no dynamic
+        shared memory and at most 256 threads, so one always fits; 1 on the
+        simulator, which runs a grid barrier wrongly across blocks.
 
     Examples
     --------
-    >>> check_layer_fits(768, 4)
-    >>> check_layer_fits(385, 8)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: ... at most 384 units in float64 (the layer has 385); ...
+    >>> cooperative_split(1024, 132), cooperative_split(7, 3)
+    ((128, 8), (3, 3))
+    >>> cooperative_split(5, 132), cooperative_split(5, 1)
+    ((5, 1), (1, 5))
     """
-    if state_shared_bytes(hidden, itemsize) > SHARED_WITHOUT_OPT_IN:
-        most = SHARED_WITHOUT_OPT_IN // state_shared_bytes(1, itemsize)
-        dtype = "float32" if itemsize == 4 else "float64"
-        raise ValueError(
-            f"the CUDA backend runs LSTM layers of at most {most} units in "
-            f"{dtype} (the layer has {hidden}); larger layers need its "
-            "cooperative kernel, not written yet: use backend='cpu'")
+    if hidden < 1 or max_blocks < 1:
+        raise ValueError(f"need hidden >= 1 and max_blocks >= 1, got "
+                         f"{hidden}, {max_blocks}")
+    units = -(-hidden // min(hidden, max_blocks))
+    return -(-hidden // units), units

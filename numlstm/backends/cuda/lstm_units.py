@@ -1,0 +1,138 @@
+"""The cooperative LSTM time loops: hidden units split over blocks, one grid
+barrier per step (the ``'cooperative'`` design of :mod:`.plan`).
+
+Block ``g`` owns the hidden units ``u0 = g * units`` up to ``u0 + units``
+of every batch row, and each thread one ``(row, unit)`` item at a time, for
+all steps. Forward, an item sums its four gates' recurrent products over
+``h_{t-1}`` of all units, which other blocks wrote in the step before, then
+runs its gate math; the barrier then publishes ``h_t``. Backward, an item
+sums its ``dh`` over the gate gradients of all units of the step after,
+then writes its four gate gradients; the barrier publishes them. So only
+``H_out`` and ``dgates`` cross blocks, both arrays of the contract, and no
+scratch buffer is needed:
+
+- padding sits at the end of a row, so ``h_{t-1}`` of a live step ``t`` is
+  ``H_out[:, t - 1]`` (``h0`` at ``t = 0``), and ``h_n`` is the output of
+  the row's last live step;
+- ``c`` of an item stays with its thread: it is read back from ``cells``,
+  and the backward's ``dc`` is carried in ``dc0``, the item's own entry.
+
+Every sum runs over its ``k`` in order from 0, as in the rows kernels, so a
+result does not depend on the number of blocks. The simulator runs a grid
+barrier wrongly across blocks (``shared/design/cuda.md`` 2.8): there these
+kernels run as one block, and their multi-block path is tested on a GPU
+(``tests/cuda/test_cuda_lstm.py``).
+"""
+
+from numba import cuda
+
+from . import scalar
+from ._jit import cuda_kernel
+
+
+@cuda_kernel
+def forward_units_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
+                         cells, h_prev, units, one, zero):
+    """The time loop; ``gates`` comes in holding ``b + x_t W_ih^T``."""
+    B, T, _ = gates.shape
+    H = h_n.shape[1]
+    u0 = cuda.blockIdx.x * units
+    n_own = min(units, H - u0)
+    grid = cuda.cg.this_grid()
+    for t in range(T):
+        for k in range(cuda.threadIdx.x, B * n_own, cuda.blockDim.x):
+            s = k // n_own
+            u = u0 + k % n_own
+            c_last = cells[s, t - 1, u] if t > 0 else c0[s, u]
+            if t < lengths[s]:
+                a_i = gates[s, t, u]
+                a_f = gates[s, t, H + u]
+                a_g = gates[s, t, 2 * H + u]
+                a_o = gates[s, t, 3 * H + u]
+                for q in range(H):
+                    h_q = H_out[s, t - 1, q] if t > 0 else h0[s, q]
+                    a_i += h_q * W_hh[u, q]
+                    a_f += h_q * W_hh[H + u, q]
+                    a_g += h_q * W_hh[2 * H + u, q]
+                    a_o += h_q * W_hh[3 * H + u, q]
+                i = scalar.sigmoid(a_i, one)
+                f = scalar.sigmoid(a_f, one)
+                g = scalar.tanh(a_g)
+                o = scalar.sigmoid(a_o, one)
+                gates[s, t, u] = i
+                gates[s, t, H + u] = f
+                gates[s, t, 2 * H + u] = g
+                gates[s, t, 3 * H + u] = o
+                h_prev[s, t, u] = H_out[s, t - 1, u] if t > 0 else h0[s, u]
+                c = scalar.lstm_cell(i, f, g, c_last)
+                cells[s, t, u] = c
+                H_out[s, t, u] = o * scalar.tanh(c)
+            else:
+                for m in range(4):
+                    gates[s, t, m * H + u] = zero
+                cells[s, t, u] = c_last
+                h_prev[s, t, u] = zero
+                H_out[s, t, u] = zero
+        grid.sync()
+    for k in range(cuda.threadIdx.x, B * n_own, cuda.blockDim.x):
+        s = k // n_own
+        u = u0 + k % n_own
+        last = lengths[s] - 1
+        h_n[s, u] = H_out[s, last, u] if last >= 0 else h0[s, u]
+        c_n[s, u] = cells[s, T - 1, u] if T > 0 else c0[s, u]
+
+
+@cuda_kernel
+def backward_units_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n,
+                          dc_n, dh0, dc0, dgates, units, one, zero):
+    """BPTT through the time loop: the gate gradients of every step into
+    ``dgates`` (which may be ``gates``: an item reads its own four gates
+    before writing their gradients, and other items read only the gradients
+    of the step after), and ``dh0``, ``dc0``."""
+    B, T, _ = gates.shape
+    H = dh_n.shape[1]
+    u0 = cuda.blockIdx.x * units
+    n_own = min(units, H - u0)
+    grid = cuda.cg.this_grid()
+    for k in range(cuda.threadIdx.x, B * n_own, cuda.blockDim.x):
+        dc0[k // n_own, u0 + k % n_own] = dc_n[k // n_own, u0 + k % n_own]
+    for t in range(T - 1, -1, -1):
+        for k in range(cuda.threadIdx.x, B * n_own, cuda.blockDim.x):
+            s = k // n_own
+            u = u0 + k % n_own
+            if t < lengths[s]:
+                if t == lengths[s] - 1:
+                    dh = dh_n[s, u]
+                else:
+                    dh = zero
+                    for j in range(4 * H):
+                        dh += dgates[s, t + 1, j] * W_hh[j, u]
+                i = gates[s, t, u]
+                f = gates[s, t, H + u]
+                g = gates[s, t, 2 * H + u]
+                o = gates[s, t, 3 * H + u]
+                c_prev = cells[s, t - 1, u] if t > 0 else c0[s, u]
+                do, dc = scalar.lstm_output_grads(
+                    dh + dH_out[s, t, u], dc0[s, u], o,
+                    scalar.tanh(cells[s, t, u]), one)
+                di, df, dg, dc_prev = scalar.lstm_cell_grads(
+                    dc, i, f, g, c_prev, one)
+                dgates[s, t, u] = di
+                dgates[s, t, H + u] = df
+                dgates[s, t, 2 * H + u] = dg
+                dgates[s, t, 3 * H + u] = do
+                dc0[s, u] = dc_prev
+            else:
+                for m in range(4):
+                    dgates[s, t, m * H + u] = zero
+        grid.sync()
+    for k in range(cuda.threadIdx.x, B * n_own, cuda.blockDim.x):
+        s = k // n_own
+        u = u0 + k % n_own
+        if lengths[s] > 0:
+            dh = zero
+            for j in range(4 * H):
+                dh += dgates[s, 0, j] * W_hh[j, u]
+            dh0[s, u] = dh
+        else:
+            dh0[s, u] = dh_n[s, u]
