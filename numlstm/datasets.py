@@ -91,6 +91,51 @@ def make_cumsum_threshold(n_samples: int = 1000, n_steps: int = 10,
     return values[:, :, None], (np.cumsum(values, axis=1) > limit).astype(int)
 
 
+def make_latched_sign(n_samples: int = 4, n_steps: int = 1000,
+                      pulse_every: float = 60.0, noise: float = 0.1,
+                      random_state=None):
+    """Long series whose target is the sign of the last pulse seen.
+
+    Each step of each series is, with probability ``1 / pulse_every``, a
+    pulse of +1 or -1 and otherwise 0, plus Gaussian noise of standard
+    deviation ``noise``; the per-step label is 1 if the most recent pulse
+    was positive, else 0 (0 before the first). A model must hold a pulse's
+    sign for ``pulse_every`` steps on average, and often several times
+    longer: longer than a chunk of truncated backpropagation through time
+    (``tbptt_steps``) shorter than that, so it must learn to carry its
+    state across chunks.
+
+    Returns
+    -------
+    X : ndarray (n_samples, n_steps, 1)
+    y : ndarray (n_samples, n_steps) int
+    since : ndarray (n_samples, n_steps) int
+        Steps since the last pulse (``n_steps`` before the first), to score
+        the labels that need a long memory.
+
+    Examples
+    --------
+    >>> X, y, since = make_latched_sign(2, 500, random_state=0)
+    >>> X.shape, y.shape, int(since.max()) > 100
+    ((2, 500, 1), (2, 500), True)
+    """
+    rng = np.random.default_rng(random_state)
+    pulse = rng.random((n_samples, n_steps)) < 1.0 / pulse_every
+    sign = np.where(rng.random((n_samples, n_steps)) < 0.5, -1.0, 1.0)
+    X = np.where(pulse, sign, 0.0) + noise * rng.normal(size=(n_samples, n_steps))
+    y = np.zeros((n_samples, n_steps), dtype=int)
+    since = np.full((n_samples, n_steps), n_steps, dtype=int)
+    for i in range(n_samples):
+        label, last = 0, None
+        for t in range(n_steps):
+            if pulse[i, t]:
+                label, last = int(sign[i, t] > 0), t
+            y[i, t] = label
+            if last is not None:
+                since[i, t] = t - last
+    return X[:, :, None], y, since
+
+
 def make_windows(series, n_steps_in: int, n_steps_out: int = 1):
     """Sliding windows over a series for forecasting.
 

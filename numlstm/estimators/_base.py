@@ -39,6 +39,7 @@ from ._params import (
     validate_parameters,
 )
 from ._spec import RecurrentSpec, as_spec
+from ._state import StreamingMixin
 from ._stochastic import StochasticMixin
 from ._validation import (
     check_fit_sample_weight,
@@ -46,10 +47,6 @@ from ._validation import (
     input_aligned_targets,
     unpad,
 )
-
-#: samples per forward call in predict (bounds the memory of the buffers)
-_PREDICT_CHUNK = 2048
-
 
 #: the constructor parameters every estimator shares (stored by the base)
 TRAINING_PARAMETERS = (
@@ -88,8 +85,11 @@ class UnitsOrLayerSizes:
 
 
 class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
-                        BaseEstimator):
+                        StreamingMixin, BaseEstimator):
     """Shared machinery of the LSTM estimators (not for direct use)."""
+
+    #: sequences per forward pass of ``predict``, bounding its buffers
+    _predict_chunk = 2048
 
     #: constraints of the shared parameters (see :mod:`._params`); each
     #: architecture puts its own parameters' in front, in signature order.
@@ -224,6 +224,17 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
             raise ValueError("dropout needs a stochastic solver: L-BFGS "
                              "requires a deterministic loss; use dropout=0 "
                              "or solver='adam'.")
+        if getattr(self, "tbptt_steps", None) is not None:
+            if not self.return_sequences:
+                raise ValueError(
+                    "tbptt_steps needs return_sequences=True: truncated "
+                    "backpropagation trains on chunks of steps, and a model "
+                    "with one output per sequence has no targets inside them.")
+            if self.solver == "lbfgs":
+                raise ValueError(
+                    "tbptt_steps needs a stochastic solver ('adam', 'sgd' or "
+                    "'rmsprop'): each chunk is one update, which L-BFGS, on "
+                    "the whole data at once, does not make.")
 
     def _validate_X(self, X, reset: bool):
         """Check ``X`` and, on the first fit, record what predict expects."""
@@ -390,8 +401,8 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
         network = self._predict_network()
         seqs = self._validate_X(X, reset=False)
         chunks = []
-        for s in range(0, len(seqs.X), _PREDICT_CHUNK):
-            part = slice(s, s + _PREDICT_CHUNK)
+        for s in range(0, len(seqs.X), self._predict_chunk):
+            part = slice(s, s + self._predict_chunk)
             chunks.append(self._outputs(network, seqs.X[part], seqs.lengths[part]
                                         if seqs.ragged else None))
         if len(chunks) == 1:

@@ -3,7 +3,7 @@
 
 def estimator_doc(summary: str, architecture: str, example: str,
                   classifier: bool = False, weights: str = "",
-                  return_sequences: bool = True) -> str:
+                  return_sequences: bool = True, tbptt: bool = False) -> str:
     """Assemble a class docstring: summary, parameters, attributes, example."""
     attributes = ATTRIBUTES
     if classifier:
@@ -11,6 +11,7 @@ def estimator_doc(summary: str, architecture: str, example: str,
                                         CLASSES_DOC)
     return (summary + "\n    Parameters\n    ----------\n" + architecture
             + (RETURN_SEQUENCES if return_sequences else "")
+            + (TBPTT_STEPS if tbptt else "")
             + TRAINING_PARAMETERS + attributes + weights + example)
 
 
@@ -22,6 +23,16 @@ CLASSES_DOC = """    out_activation_ : str
 RETURN_SEQUENCES = """    return_sequences : bool, default=False
         False: one output per sequence, from the state after its last real
         step. True: one output per time step.
+"""
+
+TBPTT_STEPS = """    tbptt_steps : int or None, default=None
+        Truncated backpropagation through time, with
+        ``return_sequences=True`` and a stochastic solver: each training
+        sequence is cut into consecutive chunks of this many steps, each
+        chunk one update, starting from the state the chunk before reached
+        (the gradient stops at the chunk's start). Training memory then
+        grows with ``tbptt_steps``, not with the sequences' length. None:
+        whole sequences.
 """
 
 TRAINING_PARAMETERS = """\

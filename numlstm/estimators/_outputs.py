@@ -60,14 +60,40 @@ class LSTMRegressorMixin(RegressorMixin):
                              f"fitted with {self._n_outputs}.")
         return np.ascontiguousarray(Y)
 
-    def predict(self, X):
+    def predict(self, X, initial_state=None, return_state=False):
         """Predicted values: ``(n,)``/``(n, k)``, or per step ``(n, T[, k])``
-        (a list of per-sequence arrays for ragged X)."""
-        out, seqs = self._forward(X)
+        (a list of per-sequence arrays for ragged X).
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as for ``fit``.
+        initial_state : list or None, default=None
+            The state to start each sequence from: one ``(h, c)`` pair of
+            ``(n_samples, units)`` arrays per LSTM layer, in order (None for
+            zeros, and always None for a bidirectional layer), as
+            ``return_state=True`` returns them. Feeding a sequence in
+            chunks, each from the state the chunk before reached, gives the
+            outputs of the whole sequence at once.
+        return_state : bool, default=False
+            Also return the state each sequence reached after its last real
+            step: a list with ``(h, c)`` per LSTM layer, and ``((h, c)
+            forward, (h, c) backward)`` per bidirectional layer, in the
+            model's dtype.
+
+        Returns
+        -------
+        y : ndarray or list of ndarray
+        states : list
+            Only with ``return_state=True``.
+        """
+        out, seqs, states = self._forward_from(X, initial_state, return_state)
         if self._per_step:
             out = out[..., 0] if self._y_ndim == 1 else out
-            return self._unpad_if_ragged(out, seqs)
-        return out[:, 0] if self._y_ndim == 1 else out
+            out = self._unpad_if_ragged(out, seqs)
+        else:
+            out = out[:, 0] if self._y_ndim == 1 else out
+        return (out, states) if return_state else out
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch of the stochastic solver over ``(X, y)``; returns self."""
@@ -182,19 +208,48 @@ class LSTMClassifierMixin(ClassifierMixin):
         e = np.exp(shifted)
         return e / e.sum(axis=-1, keepdims=True)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, initial_state=None, return_state=False):
         """Class probabilities ``(n, n_classes)``, or per step ``(n, T,
-        n_classes)`` (a list for ragged X); columns follow ``classes_``."""
-        out, seqs = self._forward(X)
-        proba = self._proba(out)
-        return self._unpad_if_ragged(proba, seqs) if self._per_step else proba
+        n_classes)`` (a list for ragged X); columns follow ``classes_``.
 
-    def predict(self, X):
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as for ``fit``.
+        initial_state : list or None, default=None
+            The state to start each sequence from: one ``(h, c)`` pair of
+            ``(n_samples, units)`` arrays per LSTM layer, in order (None for
+            zeros, and always None for a bidirectional layer), as
+            ``return_state=True`` returns them. Feeding a sequence in
+            chunks, each from the state the chunk before reached, gives the
+            outputs of the whole sequence at once.
+        return_state : bool, default=False
+            Also return the state each sequence reached after its last real
+            step: a list with ``(h, c)`` per LSTM layer, and ``((h, c)
+            forward, (h, c) backward)`` per bidirectional layer, in the
+            model's dtype.
+
+        Returns
+        -------
+        proba : ndarray or list of ndarray
+        states : list
+            Only with ``return_state=True``.
+        """
+        out, seqs, states = self._forward_from(X, initial_state, return_state)
+        proba = self._proba(out)
+        if self._per_step:
+            proba = self._unpad_if_ragged(proba, seqs)
+        return (proba, states) if return_state else proba
+
+    def predict(self, X, initial_state=None, return_state=False):
         """Predicted labels ``(n,)``, or per step ``(n, T)`` (a list for
-        ragged X)."""
-        out, seqs = self._forward(X)
+        ragged X); ``initial_state`` and ``return_state`` as in
+        :meth:`predict_proba`."""
+        out, seqs, states = self._forward_from(X, initial_state, return_state)
         labels = self.classes_[np.argmax(self._proba(out), axis=-1)]
-        return self._unpad_if_ragged(labels, seqs) if self._per_step else labels
+        if self._per_step:
+            labels = self._unpad_if_ragged(labels, seqs)
+        return (labels, states) if return_state else labels
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy (over real steps for sequences)."""

@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
 from ..nn import DivergenceError, SequenceData, StepScalars, train_step
+from ..nn.data import ChunkedSequenceData
 from ..nn.training import divergence_message
 from ._memory import bytes_per_sequence, warn_if_batch_too_large
 
@@ -39,8 +40,15 @@ class StochasticMixin:
         n = len(X)
         batch = int(np.clip(self.batch_size, 1, n))
         network, be = self.network_, self.network_.backend
-        data = self._data(X, Y, lengths, sw)
-        self._warn_if_batch_too_large(data, batch)
+        if getattr(self, "tbptt_steps", None) is None:
+            data = self._data(X, Y, lengths, sw)
+            epoch = self._epoch
+            self._warn_if_batch_too_large(data, batch)
+        else:
+            data = ChunkedSequenceData(network.backend, X, Y, lengths, sw,
+                                       network.dtype, self.tbptt_steps)
+            epoch = self._epoch_tbptt
+            self._warn_if_batch_too_large(data.chunks[0], batch)
         epochs = 1 if incremental else self.max_iter
         bar = tqdm(total=epochs, desc=type(self).__name__, disable=not self.verbose)
         converged = False
@@ -50,7 +58,7 @@ class StochasticMixin:
         scalars = StepScalars(be)
         try:
             for _ in range(epochs):
-                epoch_loss = self._epoch(data, sw, batch, optimizer, scalars)
+                epoch_loss = epoch(data, sw, batch, optimizer, scalars)
                 self._check_divergence(epoch_loss)
                 self.n_iter_ += 1
                 self.t_ += n
@@ -113,6 +121,60 @@ class StochasticMixin:
                 self._set_loss_reference(scalars)
             be.accumulate(scalars.total, scalars.loss, wb)
             weight += wb
+        total, status = scalars.read()  # the epoch's one read
+        if status[0]:
+            raise DivergenceError(divergence_message(status))
+        return float(total / weight)
+
+    def _epoch_tbptt(self, data, sw, batch, optimizer, scalars) -> float:
+        """One pass of truncated backpropagation through time over ``data``
+        (a :class:`~numlstm.nn.data.ChunkedSequenceData`): each mini-batch's
+        chunks in order, one update each, every chunk starting from the
+        state the one before reached; the weighted mean loss.
+
+        The rows of a batch run longest first, so the rows still running in
+        a chunk are a prefix of the batch, and so is the state handed on.
+        """
+        network, be = self.network_, self.network_.backend
+        n = len(sw)
+        order = self._random_state.permutation(n) if self.shuffle \
+            else np.arange(n)
+        for start in range(0, n, batch):
+            order[start:start + batch] = data.batch_order(order[start:start + batch])
+        order_backend = be.asarray(order, np.int64)
+        layers = [layer for layer in network.layers if layer.carries_state]
+        carry = [tuple(network.buffers.get(f"tbptt_{name}{j}",
+                                           (batch, layer.hidden_size),
+                                           network.dtype)
+                       for name in ("h", "c"))
+                 for j, layer in enumerate(layers)]
+        scalars.reset()
+        weight = 0.0
+        for start in range(0, n, batch):
+            rows = order[start:start + batch]
+            states = None  # each batch starts from zeros
+            for k, chunk in enumerate(data.chunks):
+                m = data.live_rows(rows, k)
+                if m == 0:
+                    break
+                X, Y, lengths, w = chunk.gather(order_backend[start:start + m])
+                wb = sw[rows[:m]].sum()
+                if wb > 0:
+                    train_step(network, self._loss, optimizer, X, Y, lengths, w,
+                               self.alpha, self.clip_norm, scalars=scalars,
+                               weight_sum=wb, states=states)
+                    if self._loss_reference is None:  # one read per fit
+                        self._set_loss_reference(scalars)
+                    be.accumulate(scalars.total, scalars.loss, wb)
+                    weight += wb
+                else:  # nothing to learn here; the state still moves on
+                    network.forward(X, lengths, states=states)
+                m = data.live_rows(rows, k + 1)
+                for layer, (h, c) in zip(layers, carry, strict=True):
+                    h_n, c_n = layer.final_state()
+                    be.copy(h_n[:m], h[:m])
+                    be.copy(c_n[:m], c[:m])
+                states = [(h[:m], c[:m]) for h, c in carry]
         total, status = scalars.read()  # the epoch's one read
         if status[0]:
             raise DivergenceError(divergence_message(status))

@@ -8,7 +8,7 @@ from sklearn.utils.validation import _check_feature_names
 from ..nn import Sequential
 from ..nn.conv import PADDINGS, ConvBlock, FlattenSteps
 from ._base import BaseLSTMEstimator, UnitsOrLayerSizes, training_parameters
-from ._docs import RETURN_SEQUENCES, estimator_doc
+from ._docs import RETURN_SEQUENCES, TBPTT_STEPS, estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
 from ._params import LayerSizes, OneOf, PositiveInt, as_sizes
 from ._spec import CNNSpec
@@ -25,7 +25,7 @@ _ARCH = """    filters : tuple of int, default=(32,)
         Hidden units of the LSTM layer.
     hidden_layer_sizes : tuple of int or None, default=None
         Stacked LSTM layers; overrides ``units``.
-""" + RETURN_SEQUENCES
+""" + RETURN_SEQUENCES + TBPTT_STEPS
 _WEIGHTS = """
     Notes
     -----
@@ -71,11 +71,13 @@ class _CNNLSTM(UnitsOrLayerSizes, BaseLSTMEstimator):
                               "pool_size": [PositiveInt()],
                               "padding": [OneOf(PADDINGS)],
                               **UnitsOrLayerSizes.SIZE_CONSTRAINTS,
+                              "tbptt_steps": [None, PositiveInt()],
                               **BaseLSTMEstimator._parameter_constraints}
 
     def __init__(self, filters=(32,), kernel_size=3, pool_size=2, *,
                  padding="valid", units=50, hidden_layer_sizes=None,
-                 return_sequences=False, solver="adam", learning_rate_init=1e-3,
+                 return_sequences=False,
+                 tbptt_steps=None, solver="adam", learning_rate_init=1e-3,
                  batch_size=32, max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, shuffle=True,
                  alpha=0.0, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
@@ -90,6 +92,7 @@ class _CNNLSTM(UnitsOrLayerSizes, BaseLSTMEstimator):
         self.units = units
         self.hidden_layer_sizes = hidden_layer_sizes
         self.return_sequences = return_sequences
+        self.tbptt_steps = tbptt_steps
 
     def _filters(self):
         return as_sizes(self.filters)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._base import BaseLSTMEstimator, training_parameters
 from ._docs import estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
-from ._params import LayerSizes, as_sizes
+from ._params import LayerSizes, PositiveInt, as_sizes
 
 _SIZES = """    hidden_layer_sizes : tuple of int, default=(50, 50)
         Hidden units of each LSTM layer, input side first. Every layer but
@@ -22,9 +22,11 @@ _WEIGHTS = """
 
 class _StackedLSTM(BaseLSTMEstimator):
     _parameter_constraints = {"hidden_layer_sizes": [LayerSizes()],
+                              "tbptt_steps": [None, PositiveInt()],
                               **BaseLSTMEstimator._parameter_constraints}
 
     def __init__(self, hidden_layer_sizes=(50, 50), *, return_sequences=False,
+                 tbptt_steps=None,
                  solver="adam", learning_rate_init=1e-3, batch_size=32,
                  max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, shuffle=True,
@@ -35,6 +37,7 @@ class _StackedLSTM(BaseLSTMEstimator):
         super().__init__(**training_parameters(locals()))
         self.hidden_layer_sizes = hidden_layer_sizes
         self.return_sequences = return_sequences
+        self.tbptt_steps = tbptt_steps
 
     _sizes_param = "hidden_layer_sizes"
 
@@ -46,7 +49,7 @@ class StackedLSTMRegressor(LSTMRegressorMixin, _StackedLSTM):
     __doc__ = estimator_doc("""Stacked LSTM layers and a dense output, for real targets.
 
     Targets and loss as :class:`VanillaLSTMRegressor`.
-""", _SIZES, weights=_WEIGHTS, example="""
+""", _SIZES, weights=_WEIGHTS, tbptt=True, example="""
     Examples
     --------
     >>> from numlstm import StackedLSTMRegressor
@@ -62,7 +65,7 @@ class StackedLSTMClassifier(LSTMClassifierMixin, _StackedLSTM):
     __doc__ = estimator_doc("""Stacked LSTM layers and a dense output, for class labels.
 
     Labels and loss as :class:`VanillaLSTMClassifier`.
-""", _SIZES, classifier=True, weights=_WEIGHTS, example="""
+""", _SIZES, classifier=True, weights=_WEIGHTS, tbptt=True, example="""
     Examples
     --------
     >>> import numpy as np

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._base import BaseLSTMEstimator, training_parameters
 from ._docs import estimator_doc
 from ._outputs import LSTMClassifierMixin, LSTMRegressorMixin
-from ._params import LayerSizes
+from ._params import LayerSizes, PositiveInt
 
 _UNITS = """    units : int, default=50
         Hidden units of the LSTM layer.
@@ -21,9 +21,11 @@ _WEIGHTS = """
 
 class _VanillaLSTM(BaseLSTMEstimator):
     _parameter_constraints = {"units": [LayerSizes(single=True)],
+                              "tbptt_steps": [None, PositiveInt()],
                               **BaseLSTMEstimator._parameter_constraints}
 
-    def __init__(self, units=50, *, return_sequences=False, solver="adam",
+    def __init__(self, units=50, *, return_sequences=False,
+                 tbptt_steps=None, solver="adam",
                  learning_rate_init=1e-3, batch_size=32, max_iter=200, tol=1e-4,
                  n_iter_no_change=10, early_stopping=False,
                  validation_fraction=0.1, shuffle=True, alpha=0.0, momentum=0.9,
@@ -34,6 +36,7 @@ class _VanillaLSTM(BaseLSTMEstimator):
         super().__init__(**training_parameters(locals()))
         self.units = units
         self.return_sequences = return_sequences
+        self.tbptt_steps = tbptt_steps
 
     def _hidden_sizes(self):
         return (self.units,)
@@ -45,7 +48,7 @@ class VanillaLSTMRegressor(LSTMRegressorMixin, _VanillaLSTM):
     ``y`` is ``(n,)`` or ``(n, k)``; with ``return_sequences=True``,
     ``(n, T)`` or ``(n, T, k)`` (a list of per-sequence arrays for ragged X).
     The loss is the mean squared error (no 1/2 factor).
-""", _UNITS, weights=_WEIGHTS, example="""
+""", _UNITS, weights=_WEIGHTS, tbptt=True, example="""
     Examples
     --------
     >>> import numpy as np
@@ -66,7 +69,7 @@ class VanillaLSTMClassifier(LSTMClassifierMixin, _VanillaLSTM):
     ``return_sequences=True``, one label per step ``(n, T)`` (a list for
     ragged X). The loss is the mean cross-entropy (logistic output for two
     classes, softmax for more).
-""", _UNITS, classifier=True, weights=_WEIGHTS, example="""
+""", _UNITS, classifier=True, weights=_WEIGHTS, tbptt=True, example="""
     Examples
     --------
     >>> import numpy as np

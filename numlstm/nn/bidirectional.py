@@ -74,7 +74,16 @@ class BidirectionalLSTM(Layer):
             lstm.initialize(rng, {k[n:]: v for k, v in weights.items()
                                   if k.startswith(d)})
 
-    def forward(self, X, lengths, training=False):
+    carries_state = True
+
+    def forward(self, X, lengths, training=False, h0=None, c0=None):
+        """Run both directions. A given ``h0``/``c0`` is refused: the
+        backward direction reads each sequence from its end, so no state of
+        an earlier chunk can continue it."""
+        if h0 is not None or c0 is not None:
+            raise ValueError("a bidirectional LSTM layer starts from zeros: "
+                             "its backward direction reads each sequence "
+                             "from its end, so no earlier state continues it")
         fw, bw = self.directions["forward"], self.directions["backward"]
         be, buffers = self.backend, self.buffers
         self.lengths = lengths
@@ -92,6 +101,13 @@ class BidirectionalLSTM(Layer):
         out = buffers.get("out", shape, X.dtype)
         be.merge(self.a, self.b, self.merge_mode, out)
         return out
+
+    def final_state(self):
+        """``((h, c) forward, (h, c) backward)`` of the last forward: the
+        forward direction after each sequence's last real step, the
+        backward one after its first."""
+        return (self.directions["forward"].final_state(),
+                self.directions["backward"].final_state())
 
     def backward(self, dY):
         fw, bw = self.directions["forward"], self.directions["backward"]

@@ -46,6 +46,10 @@ class Layer:
         host arrays of the shapes of :meth:`param_shapes` (the network then
         moves them to the backend in one copy)."""
 
+    #: whether the layer carries a recurrent state from step to step, which
+    #: :meth:`Sequential.forward_stateful` can start from and hands back
+    carries_state = False
+
     def forward(self, X, lengths, training: bool = False):
         raise NotImplementedError
 
@@ -126,6 +130,8 @@ class LSTM(Layer):
         self.zero_seq = be.zeros((B, T, H), dtype)
         self._shape = (B, T, dtype)
 
+    carries_state = True
+
     def forward(self, X, lengths, training=False, h0=None, c0=None):
         """Run the layer; ``h0``/``c0`` default to zeros."""
         B, T, D = X.shape
@@ -145,6 +151,11 @@ class LSTM(Layer):
                                   lengths, self.H_out, self.h_n, self.c_n,
                                   self.gates, self.cells, self.h_prev, self.rec)
         return self.H_out if self.return_sequences else self.h_n
+
+    def final_state(self):
+        """``(h_n, c_n)`` of the last forward: each sequence's state after
+        its last real step (buffers, overwritten by the next forward)."""
+        return self.h_n, self.c_n
 
     def backward(self, dY, dh_n=None, dc_n=None):
         """Gradient w.r.t. the input (None when :attr:`input_grad` is

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..backends import resolve
 from ._workspace import Workspace
-from .layers import LSTM, Layer
+from .bidirectional import BidirectionalLSTM
+from .layers import Layer
 from .parameters import FlatParameters
 
 
@@ -219,16 +220,23 @@ class Sequential(Network):
         super().__init__(list(zip(_layer_prefixes(layers), layers, strict=True)),
                          dtype, backend, random_state, input_grad)
 
-    def forward(self, X, lengths=None, training: bool = False, targets=None):
+    def forward(self, X, lengths=None, training: bool = False, targets=None,
+                states=None):
         """Apply every layer; ``X`` is ``(B, T, D)`` (or ``(B, D)``).
 
         ``lengths`` (B,) gives each sequence's number of real steps
         (default: all ``T``). ``targets`` is accepted for the common network
-        interface and unused.
+        interface and unused. ``states``: the recurrent layers' initial
+        states, as :meth:`forward_stateful` takes them (None: zeros).
         """
         X, lengths = self.prepare_input(X, lengths)
+        given = iter(self._check_states(states))
         for layer in self.layers:
-            X = layer.forward(X, lengths, training)
+            if layer.carries_state:
+                h0, c0 = next(given) or (None, None)
+                X = layer.forward(X, lengths, training, h0=h0, c0=c0)
+            else:
+                X = layer.forward(X, lengths, training)
         return X
 
     def backward(self, dY):
@@ -238,27 +246,43 @@ class Sequential(Network):
             dY = layer.backward(dY)
         return dY
 
-    def forward_stateful(self, X, states=None):
-        """Forward from given LSTM states, returning the states reached.
+    def forward_stateful(self, X, states=None, lengths=None):
+        """Forward from given recurrent states, returning the states reached.
 
-        ``states`` is a list with one ``(h, c)`` pair per LSTM layer (None:
-        zeros). Every sequence of ``X`` runs all its steps. Used to generate
-        step by step; no dropout, no backward.
+        ``states`` has one entry per layer that carries a state
+        (:attr:`Layer.carries_state`), in order: ``(h0, c0)`` for an
+        :class:`LSTM` (``(B, H)`` arrays of the backend, or None for zeros),
+        None for a :class:`BidirectionalLSTM`, which always starts from
+        zeros; None as a whole means zeros everywhere. The states returned
+        are copies, one per such layer: ``(h, c)`` after each sequence's
+        last real step, and for a bidirectional layer ``((h, c) forward,
+        (h, c) backward)``. No dropout, no backward.
         """
-        X, lengths = self.prepare_input(X, None)
-        n_lstm = sum(isinstance(layer, LSTM) for layer in self.layers)
-        states = states or [(None, None)] * n_lstm
-        out_states, k = [], 0
-        for layer in self.layers:
-            if isinstance(layer, LSTM):
-                h0, c0 = states[k]
-                X = layer.forward(X, lengths, False, h0=h0, c0=c0)
-                out_states.append((self.copy_of(layer.h_n),
-                                   self.copy_of(layer.c_n)))
-                k += 1
-            else:
-                X = layer.forward(X, lengths, False)
-        return X, out_states
+        out = self.forward(X, lengths, False, states=states)
+        return out, [_map_pairs(self.copy_of, layer.final_state())
+                     for layer in self.layers if layer.carries_state]
+
+    def _check_states(self, states) -> list:
+        """One entry per layer that carries a state (None for zeros)."""
+        n = sum(layer.carries_state for layer in self.layers)
+        states = [None] * n if states is None else list(states)
+        if len(states) != n:
+            raise ValueError(f"states must have one entry per recurrent "
+                             f"layer ({n}), got {len(states)}")
+        return states
+
+    def state_sizes(self) -> list[tuple[int, bool]]:
+        """``(hidden units, bidirectional)`` of each layer that carries a
+        state, in the order of :meth:`forward_stateful`'s states."""
+        return [(layer.hidden_size, isinstance(layer, BidirectionalLSTM))
+                for layer in self.layers if layer.carries_state]
+
+
+def _map_pairs(function, nested):
+    """``function`` applied to every array of nested tuples."""
+    if isinstance(nested, tuple):
+        return tuple(_map_pairs(function, item) for item in nested)
+    return function(nested)
 
 
 def _check_widths(layers) -> None:

@@ -59,20 +59,27 @@ def sequence_weights(sample_weight, lengths, n_steps: int):
 
 
 def batch_loss_and_gradient(network, loss, X, y, lengths, sample_weight,
-                            l2_scale: float, training: bool, out) -> tuple:
+                            l2_scale: float, training: bool, out,
+                            states=None) -> tuple:
     """Forward and backward over one batch of backend arrays; returns the
     shape of the network's outputs.
 
     The loss goes into ``out[0]``, its gradient into ``network.params.grad``.
     ``sample_weight (B,)`` is a backend array of the network's dtype;
     ``l2_scale`` is ``alpha`` over the sum of the batch's sample weights.
+    ``states``: the recurrent layers' initial states (see
+    :meth:`~numlstm.nn.Sequential.forward`), constants of the gradient.
     """
     X, lengths = network.prepare_input(X, lengths)
     n = X.shape[0]
     if tuple(sample_weight.shape) != (n,):
         raise ValueError(f"sample_weight has shape {tuple(sample_weight.shape)}"
                          f", but X holds {n} sequences")
-    outputs = network.forward(X, lengths, training=training, targets=y)
+    if states is None:
+        outputs = network.forward(X, lengths, training=training, targets=y)
+    else:
+        outputs = network.forward(X, lengths, training=training, targets=y,
+                                  states=states)
     if outputs.ndim == 3:
         weights = network.buffers.get("row_weights", outputs.shape[:2],
                                       outputs.dtype)
@@ -98,7 +105,8 @@ def _host_weights(network, sample_weight, n: int):
 
 
 def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
-                      alpha: float = 0.0, training: bool = True) -> float:
+                      alpha: float = 0.0, training: bool = True,
+                      states=None) -> float:
     """Forward and backward over one batch; return the loss.
 
     The gradient of the returned loss lands in ``network.params.grad``.
@@ -108,13 +116,15 @@ def loss_and_gradient(network, loss, X, y, lengths=None, sample_weight=None,
     (its number of sequences when unweighted): scikit-learn's
     ``MLPRegressor`` convention, so one ``alpha`` means the same whatever the
     batch size. ``training=False`` turns dropout off, which makes the loss a
-    deterministic function of the weights.
+    deterministic function of the weights. ``states``: the recurrent
+    layers' initial states (:meth:`~numlstm.nn.Sequential.forward`),
+    constants of the gradient.
     """
     sw, sw_backend = _host_weights(network, sample_weight, len(X))
     out = network.backend.zeros(1, np.float64)
     scale = alpha / float(np.sum(sw)) if alpha else 0.0
     batch_loss_and_gradient(network, loss, X, y, lengths, sw_backend, scale,
-                            training, out)
+                            training, out, states)
     return float(network.backend.to_host(out)[0])
 
 
@@ -162,7 +172,7 @@ def chunked_loss_and_gradient(network, loss, data, alpha: float,
 def train_step(network, loss, optimizer, X, y, lengths=None,
                sample_weight=None, alpha: float = 0.0,
                clip_norm: float | None = None, *, scalars=None,
-               weight_sum: float | None = None):
+               weight_sum: float | None = None, states=None):
     """One optimiser update on one batch; return the batch loss.
 
     With ``scalars`` (a :class:`StepScalars`) the step reads nothing back:
@@ -171,7 +181,9 @@ def train_step(network, loss, optimizer, X, y, lengths=None,
     the loss stays in ``scalars.loss``, a divergence only sets
     ``scalars.status`` (later steps then do nothing) and the function
     returns None. Without, it takes host arrays, returns the loss as a
-    float and raises at once.
+    float and raises at once. ``states``: the recurrent layers' initial
+    states (truncated backpropagation through time carries them from one
+    chunk of steps to the next; no gradient flows into them).
 
     Raises
     ------
@@ -188,7 +200,7 @@ def train_step(network, loss, optimizer, X, y, lengths=None,
         weight_sum = float(np.sum(sw))
     scale = alpha / weight_sum if alpha else 0.0
     batch_loss_and_gradient(network, loss, X, y, lengths, sample_weight, scale,
-                            True, scalars.loss)
+                            True, scalars.loss, states)
     params = network.params
     if clip_norm is None:
         be.global_norm(params.grad, scalars.norm)

@@ -116,3 +116,37 @@ def test_a_model_fitted_on_cuda_loads_and_predicts_without_a_gpu(tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "pred.npy"),
                                model.predict_proba(X), rtol=1e-12,
                                atol=1e-12)
+
+
+def test_truncated_backpropagation_and_streaming_give_the_cpu_results():
+    """Chunks of 2 steps over ragged sequences of up to 5: the chunks'
+    batches, the carried state (prefixes of device arrays) and the updates
+    on the device; then predict's states, and a prediction continued from
+    them."""
+    from numlstm import VanillaLSTMRegressor
+
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(L, 2)) for L in (5, 2, 4, 3)]
+    y = [np.cumsum(s[:, 0]) for s in X]
+    fits = {}
+    for backend in ("cpu", "cuda"):
+        model = VanillaLSTMRegressor(
+            units=3, return_sequences=True, tbptt_steps=2, max_iter=2,
+            batch_size=4, random_state=0, dtype="float64", backend=backend)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits[backend] = model.fit(X, y)
+    cpu, gpu = fits["cpu"], fits["cuda"]
+    np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=1e-10)
+    for key, w in cpu.get_weights().items():
+        np.testing.assert_allclose(gpu.get_weights()[key], w, rtol=0,
+                                   atol=1e-8, err_msg=key)
+    streamed = {}
+    for backend, model in fits.items():
+        _, ((h, c),) = model.predict([s[:2] for s in X], return_state=True)
+        assert isinstance(h, np.ndarray) and isinstance(c, np.ndarray)
+        longer = [0, 2, 3]  # the sequences with steps after the first two
+        streamed[backend] = model.predict([X[i][2:] for i in longer],
+                                          initial_state=[(h[longer], c[longer])])
+    for a, b in zip(streamed["cuda"], streamed["cpu"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
