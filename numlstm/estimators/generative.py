@@ -60,10 +60,13 @@ class GenerativeLSTM(BaseLSTMEstimator):
       likelihood a Gaussian whose per-feature variance ``noise_variance_`` is
       the training mean squared error.
 
-    Training cuts each sequence into windows of ``sequence_length`` steps
-    (truncated BPTT: each window is backpropagated on its own, from a zero
-    state; ``score_samples`` and ``sample`` carry the state through whole
-    sequences). The first step of a sequence is predicted from a start
+    Training cuts each sequence into windows of ``sequence_length`` steps,
+    each backpropagated on its own from a zero state; with ``tbptt_steps``
+    it runs whole sequences instead, in consecutive chunks of that many
+    steps, each chunk starting from the state the one before reached
+    (truncated BPTT), so that the model learns dependencies longer than a
+    chunk. ``score_samples`` and ``sample`` carry the state through whole
+    sequences. The first step of a sequence is predicted from a start
     symbol (discrete models) or a start flag (continuous models). With
     ``early_stopping``, the validation set is a fraction of the windows.
 
@@ -72,7 +75,12 @@ class GenerativeLSTM(BaseLSTMEstimator):
     hidden_layer_sizes : tuple of int, default=(128,)
         Hidden units of the stacked LSTM layers.
     sequence_length : int, default=64
-        Steps per training window.
+        Steps per training window (unused with ``tbptt_steps``).
+    tbptt_steps : int or None, default=None
+        Train on whole sequences by truncated backpropagation through time
+        in chunks of this many steps, the state carried from chunk to
+        chunk, instead of on independent windows. Memory grows with
+        ``tbptt_steps``, not with the sequences' length.
 """ + TRAINING_PARAMETERS + """
     Attributes
     ----------
@@ -114,8 +122,8 @@ class GenerativeLSTM(BaseLSTMEstimator):
 """
 
     def __init__(self, hidden_layer_sizes=(128,), *, sequence_length=64,
-                 solver="adam", learning_rate_init=1e-3, batch_size=32,
-                 max_iter=200, tol=1e-4, n_iter_no_change=10,
+                 tbptt_steps=None, solver="adam", learning_rate_init=1e-3,
+                 batch_size=32, max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, shuffle=True,
                  alpha=0.0, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, clip_norm=5.0, dropout=0.0,
@@ -124,10 +132,12 @@ class GenerativeLSTM(BaseLSTMEstimator):
         super().__init__(**training_parameters(locals()))
         self.hidden_layer_sizes = hidden_layer_sizes
         self.sequence_length = sequence_length
+        self.tbptt_steps = tbptt_steps
 
     _sizes_param = "hidden_layer_sizes"
     _parameter_constraints = {"hidden_layer_sizes": [LayerSizes()],
                               "sequence_length": [PositiveInt()],
+                              "tbptt_steps": [None, PositiveInt()],
                               **BaseLSTMEstimator._parameter_constraints}
     #: what a fit learns about its data, dropped before a refit
     _DATA_ATTRIBUTES = ("vocabulary_", "n_tokens_", "noise_variance_",
@@ -225,8 +235,11 @@ class GenerativeLSTM(BaseLSTMEstimator):
         return Sequences(X, lengths, "ragged"), Y
 
     def _windows(self, seqs, sample_weight):
-        """Training windows of ``sequence_length`` steps, with their weights."""
-        pieces, weights, S = [], [], self.sequence_length
+        """Training windows of ``sequence_length`` steps (whole sequences
+        with ``tbptt_steps``, which the fit then cuts), with their weights."""
+        pieces, weights = [], []
+        S = self.sequence_length if self.tbptt_steps is None else \
+            max(len(seq) for seq in seqs)
         for seq, w in zip(seqs, sample_weight, strict=True):
             x, y = self._io(seq)
             for start in range(0, len(seq), S):

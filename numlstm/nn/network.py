@@ -230,10 +230,10 @@ class Sequential(Network):
         states, as :meth:`forward_stateful` takes them (None: zeros).
         """
         X, lengths = self.prepare_input(X, lengths)
-        given = iter(self._check_states(states))
+        given = iter(() if states is None else self._check_states(states))
         for layer in self.layers:
             if layer.carries_state:
-                h0, c0 = next(given) or (None, None)
+                h0, c0 = next(given, None) or (None, None)
                 X = layer.forward(X, lengths, training, h0=h0, c0=c0)
             else:
                 X = layer.forward(X, lengths, training)
