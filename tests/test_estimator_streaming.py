@@ -159,3 +159,27 @@ def test_return_state_must_be_a_bool():
     model, X = _fitted("vanilla-clf")
     with pytest.raises(ValueError, match="return_state must be True or False"):
         model.predict(X, return_state="yes")
+
+
+def test_streams_from_many_threads_match_one_at_a_time():
+    """The state is the caller's: threads continuing different streams of
+    one fitted model get what each would alone, bit for bit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model, X = _fitted("stacked-reg")
+    rng = np.random.default_rng(5)
+    streams = [[(rng.normal(size=(len(X), units)), rng.normal(size=(len(X), units)))
+                for units, _ in model.network_.state_sizes()] for _ in range(8)]
+
+    def run(state):
+        return model.predict(X, initial_state=state, return_state=True)
+
+    serial = [run(state) for state in streams]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(run, streams * 3))
+    for (out, states), (want_out, want_states) in zip(threaded, serial * 3,
+                                                      strict=True):
+        np.testing.assert_array_equal(out, want_out)
+        for (h, c), (h_w, c_w) in zip(states, want_states, strict=True):
+            np.testing.assert_array_equal(h, h_w)
+            np.testing.assert_array_equal(c, c_w)

@@ -161,3 +161,36 @@ class CompileTime:
 
     def track_compile_time(self, dtype, cache):
         return self._child()
+
+
+class LongSequence:
+    """One epoch on one sequence of 20,000 steps (H=64, float32), whole or
+    by truncated backpropagation through time: the peak memory should
+    follow ``tbptt_steps``, not the length (``benchmarks/tbptt_memory.py``
+    runs the 200,000-step case)."""
+
+    params = [[None, 100, 1000]]
+    param_names = ["tbptt_steps"]
+    timeout = 300.0
+
+    def setup(self, tbptt_steps):
+        if "tbptt_steps" not in numlstm.VanillaLSTMRegressor().get_params():
+            raise NotImplementedError("numlstm has no tbptt_steps here")
+        rng = np.random.default_rng(0)
+        self.X = rng.standard_normal((1, 20_000, 1)).astype(np.float32)
+        self.y = np.cumsum(self.X[:, :, 0], axis=1) * 0.01
+        self.model = numlstm.VanillaLSTMRegressor(
+            units=64, return_sequences=True, tbptt_steps=tbptt_steps,
+            max_iter=1, n_iter_no_change=2, random_state=0)
+        self._fit()
+
+    def _fit(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: one epoch
+            self.model.fit(self.X, self.y)
+
+    def time_fit_epoch(self, tbptt_steps):
+        self._fit()
+
+    def peakmem_fit(self, tbptt_steps):
+        self._fit()

@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from ..nn import MeanSquaredError, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
+from ._state import state_doc
 from ._validation import check_n_samples
 
 
@@ -60,33 +61,10 @@ class LSTMRegressorMixin(RegressorMixin):
                              f"fitted with {self._n_outputs}.")
         return np.ascontiguousarray(Y)
 
+    @state_doc("""Predicted values: ``(n,)``/``(n, k)``, or per step
+        ``(n, T[, k])`` (a list of per-sequence arrays for ragged X).""",
+               "y : ndarray or list of ndarray")
     def predict(self, X, initial_state=None, return_state=False):
-        """Predicted values: ``(n,)``/``(n, k)``, or per step ``(n, T[, k])``
-        (a list of per-sequence arrays for ragged X).
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            Sequences, as for ``fit``.
-        initial_state : list or None, default=None
-            The state to start each sequence from: one ``(h, c)`` pair of
-            ``(n_samples, units)`` arrays per LSTM layer, in order (None for
-            zeros, and always None for a bidirectional layer), as
-            ``return_state=True`` returns them. Feeding a sequence in
-            chunks, each from the state the chunk before reached, gives the
-            outputs of the whole sequence at once.
-        return_state : bool, default=False
-            Also return the state each sequence reached after its last real
-            step: a list with ``(h, c)`` per LSTM layer, and ``((h, c)
-            forward, (h, c) backward)`` per bidirectional layer, in the
-            model's dtype.
-
-        Returns
-        -------
-        y : ndarray or list of ndarray
-        states : list
-            Only with ``return_state=True``.
-        """
         out, seqs, states = self._forward_from(X, initial_state, return_state)
         if self._per_step:
             out = out[..., 0] if self._y_ndim == 1 else out
@@ -208,43 +186,19 @@ class LSTMClassifierMixin(ClassifierMixin):
         e = np.exp(shifted)
         return e / e.sum(axis=-1, keepdims=True)
 
+    @state_doc("""Class probabilities ``(n, n_classes)``, or per step ``(n, T,
+        n_classes)`` (a list for ragged X); columns follow ``classes_``.""",
+               "proba : ndarray or list of ndarray")
     def predict_proba(self, X, initial_state=None, return_state=False):
-        """Class probabilities ``(n, n_classes)``, or per step ``(n, T,
-        n_classes)`` (a list for ragged X); columns follow ``classes_``.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            Sequences, as for ``fit``.
-        initial_state : list or None, default=None
-            The state to start each sequence from: one ``(h, c)`` pair of
-            ``(n_samples, units)`` arrays per LSTM layer, in order (None for
-            zeros, and always None for a bidirectional layer), as
-            ``return_state=True`` returns them. Feeding a sequence in
-            chunks, each from the state the chunk before reached, gives the
-            outputs of the whole sequence at once.
-        return_state : bool, default=False
-            Also return the state each sequence reached after its last real
-            step: a list with ``(h, c)`` per LSTM layer, and ``((h, c)
-            forward, (h, c) backward)`` per bidirectional layer, in the
-            model's dtype.
-
-        Returns
-        -------
-        proba : ndarray or list of ndarray
-        states : list
-            Only with ``return_state=True``.
-        """
         out, seqs, states = self._forward_from(X, initial_state, return_state)
         proba = self._proba(out)
         if self._per_step:
             proba = self._unpad_if_ragged(proba, seqs)
         return (proba, states) if return_state else proba
 
+    @state_doc("""Predicted labels ``(n,)``, or per step ``(n, T)`` (a list
+        for ragged X).""", "labels : ndarray or list of ndarray")
     def predict(self, X, initial_state=None, return_state=False):
-        """Predicted labels ``(n,)``, or per step ``(n, T)`` (a list for
-        ragged X); ``initial_state`` and ``return_state`` as in
-        :meth:`predict_proba`."""
         out, seqs, states = self._forward_from(X, initial_state, return_state)
         labels = self.classes_[np.argmax(self._proba(out), axis=-1)]
         if self._per_step:

@@ -18,7 +18,43 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from ..nn.network import _map_pairs
+from ..nn.network import map_pairs
+
+_PARAMETERS = """
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as for ``fit``.
+        initial_state : list or None, default=None
+            The state to start each sequence from: one ``(h, c)`` pair of
+            ``(n_samples, units)`` arrays per LSTM layer, in order (None for
+            zeros, and always None for a bidirectional layer), as
+            ``return_state=True`` returns them. Feeding a sequence in
+            chunks, each from the state the chunk before reached, gives the
+            outputs of the whole sequence at once.
+        return_state : bool, default=False
+            Also return the state each sequence reached after its last real
+            step: a list with ``(h, c)`` per LSTM layer, and ``((h, c)
+            forward, (h, c) backward)`` per bidirectional layer, in the
+            model's dtype.
+
+        Returns
+        -------
+        {returns}
+        states : list
+            Only with ``return_state=True``.
+        """
+
+
+def state_doc(summary: str, returns: str):
+    """A decorator giving a ``predict``-like method its docstring: the
+    ``summary``, the parameters ``X``, ``initial_state`` and
+    ``return_state``, and the ``returns`` line."""
+    def document(method):
+        method.__doc__ = summary + "\n" + _PARAMETERS.format(returns=returns)
+        return method
+
+    return document
 
 
 class StreamingMixin:
@@ -53,7 +89,7 @@ class StreamingMixin:
                 be.asarray(seqs.X[part], network.dtype), states,
                 be.asarray(seqs.lengths[part], np.int64))
             outputs.append(np.array(be.to_host(out), dtype=np.float64))
-            reached.append(_map_pairs(lambda a: np.array(be.to_host(a)),
+            reached.append(map_pairs(lambda a: np.array(be.to_host(a)),
                                       tuple(states)))
         out = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
         return out, seqs, _concatenate(reached) if return_state else None

@@ -259,7 +259,7 @@ class Sequential(Network):
         (h, c) backward)``. No dropout, no backward.
         """
         out = self.forward(X, lengths, False, states=states)
-        return out, [_map_pairs(self.copy_of, layer.final_state())
+        return out, [map_pairs(self.copy_of, layer.final_state())
                      for layer in self.layers if layer.carries_state]
 
     def _check_states(self, states) -> list:
@@ -278,10 +278,10 @@ class Sequential(Network):
                 for layer in self.layers if layer.carries_state]
 
 
-def _map_pairs(function, nested):
+def map_pairs(function, nested):
     """``function`` applied to every array of nested tuples."""
     if isinstance(nested, tuple):
-        return tuple(_map_pairs(function, item) for item in nested)
+        return tuple(map_pairs(function, item) for item in nested)
     return function(nested)
 
 
