@@ -102,26 +102,41 @@ class StochasticMixin:
         weights, so the loop never waits on the backend; the loss total and
         the divergence status are read back once, at the end.
         """
-        network, be = self.network_, self.network_.backend
         n = len(sw)
-        order = self._random_state.permutation(n) if self.shuffle \
-            else np.arange(n)
-        order_backend = be.asarray(order, np.int64)
+        order = self._epoch_order(n)
+        order_backend = self.network_.backend.asarray(order, np.int64)
         scalars.reset()
         weight = 0.0
         for start in range(0, n, batch):
             wb = sw[order[start:start + batch]].sum()
             if wb == 0:
                 continue
-            train_step(network, self._loss, optimizer,
-                       *data.gather(order_backend[start:start + batch]),
-                       self.alpha, self.clip_norm, scalars=scalars,
-                       weight_sum=wb)
-            if self._loss_reference is None:  # one read per fit
-                self._set_loss_reference(scalars)
-            be.accumulate(scalars.total, scalars.loss, wb)
+            self._step(data.gather(order_backend[start:start + batch]), wb,
+                       optimizer, scalars)
             weight += wb
-        total, status = scalars.read()  # the epoch's one read
+        return self._epoch_loss(scalars, weight)
+
+    def _epoch_order(self, n: int):
+        """This epoch's order of the ``n`` training rows."""
+        return self._random_state.permutation(n) if self.shuffle \
+            else np.arange(n)
+
+    def _step(self, batch, weight_sum, optimizer, scalars, states=None):
+        """One update on ``batch`` (backend ``(X, Y, lengths, weights)``),
+        its loss added to the epoch's total with weight ``weight_sum``."""
+        network = self.network_
+        train_step(network, self._loss, optimizer, *batch, self.alpha,
+                   self.clip_norm, scalars=scalars, weight_sum=weight_sum,
+                   states=states)
+        if self._loss_reference is None:  # one read per fit
+            self._set_loss_reference(scalars)
+        network.backend.accumulate(scalars.total, scalars.loss, weight_sum)
+
+    @staticmethod
+    def _epoch_loss(scalars, weight: float) -> float:
+        """The epoch's weighted mean loss, in its one read of the backend;
+        raises :class:`DivergenceError` if a step diverged."""
+        total, status = scalars.read()
         if status[0]:
             raise DivergenceError(divergence_message(status))
         return float(total / weight)
@@ -137,8 +152,7 @@ class StochasticMixin:
         """
         network, be = self.network_, self.network_.backend
         n = len(sw)
-        order = self._random_state.permutation(n) if self.shuffle \
-            else np.arange(n)
+        order = self._epoch_order(n)
         for start in range(0, n, batch):
             order[start:start + batch] = data.batch_order(order[start:start + batch])
         order_backend = be.asarray(order, np.int64)
@@ -157,28 +171,20 @@ class StochasticMixin:
                 m = data.live_rows(rows, k)
                 if m == 0:
                     break
-                X, Y, lengths, w = chunk.gather(order_backend[start:start + m])
+                part = chunk.gather(order_backend[start:start + m])
                 wb = sw[rows[:m]].sum()
                 if wb > 0:
-                    train_step(network, self._loss, optimizer, X, Y, lengths, w,
-                               self.alpha, self.clip_norm, scalars=scalars,
-                               weight_sum=wb, states=states)
-                    if self._loss_reference is None:  # one read per fit
-                        self._set_loss_reference(scalars)
-                    be.accumulate(scalars.total, scalars.loss, wb)
+                    self._step(part, wb, optimizer, scalars, states)
                     weight += wb
                 else:  # nothing to learn here; the state still moves on
-                    network.forward(X, lengths, states=states)
+                    network.forward(part[0], part[2], states=states)
                 m = data.live_rows(rows, k + 1)
                 for layer, (h, c) in zip(layers, carry, strict=True):
                     h_n, c_n = layer.final_state()
                     be.copy(h_n[:m], h[:m])
                     be.copy(c_n[:m], c[:m])
                 states = [(h[:m], c[:m]) for h, c in carry]
-        total, status = scalars.read()  # the epoch's one read
-        if status[0]:
-            raise DivergenceError(divergence_message(status))
-        return float(total / weight)
+        return self._epoch_loss(scalars, weight)
 
     def _split_for_validation(self, X, lengths, Y, sw):
         """The training arrays and the validation :class:`SequenceData` of

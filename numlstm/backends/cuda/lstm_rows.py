@@ -13,9 +13,34 @@ memory.
 
 from numba import cuda
 
-from . import scalar
-from ._jit import cuda_kernel
+from ._jit import cuda_kernel, device_function
 from .plan import ROWS_PER_BLOCK
+from .recurrence import activate, dh_prev, gate_grads, zero_gates
+
+
+@device_function
+def _load(state, a, b, row0, tid, n_threads):
+    """``a`` and ``b`` (``(B, H)``) of the block's rows into ``state``:
+    ``state[r * H + u]`` from ``a``, ``state[R * H + r * H + u]`` from ``b``."""
+    B, H = a.shape
+    R = ROWS_PER_BLOCK
+    for k in range(tid, R * H, n_threads):
+        s = row0 + k // H
+        if s < B:
+            state[k] = a[s, k % H]
+            state[R * H + k] = b[s, k % H]
+
+
+@device_function
+def _store(state, a, b, row0, tid, n_threads):
+    """The inverse of :func:`_load`."""
+    B, H = a.shape
+    R = ROWS_PER_BLOCK
+    for k in range(tid, R * H, n_threads):
+        s = row0 + k // H
+        if s < B:
+            a[s, k % H] = state[k]
+            b[s, k % H] = state[R * H + k]
 
 
 @cuda_kernel
@@ -30,11 +55,7 @@ def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
     n_threads = cuda.blockDim.x
     state = cuda.shared.array(0, dtype=gates.dtype)
     # state[r * H + u] is h of row r, state[R * H + r * H + u] its c
-    for k in range(tid, R * H, n_threads):
-        s = row0 + k // H
-        if s < B:
-            state[k] = h0[s, k % H]
-            state[R * H + k] = c0[s, k % H]
+    _load(state, h0, c0, row0, tid, n_threads)
     cuda.syncthreads()
     for t in range(T):
         for k in range(tid, R * 4 * H, n_threads):
@@ -53,33 +74,22 @@ def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
             s = row0 + r
             if s < B:
                 if t < lengths[s]:
-                    i = scalar.sigmoid(gates[s, t, u], one)
-                    f = scalar.sigmoid(gates[s, t, H + u], one)
-                    g = scalar.tanh(gates[s, t, 2 * H + u])
-                    o = scalar.sigmoid(gates[s, t, 3 * H + u], one)
-                    gates[s, t, u] = i
-                    gates[s, t, H + u] = f
-                    gates[s, t, 2 * H + u] = g
-                    gates[s, t, 3 * H + u] = o
                     h_prev[s, t, u] = state[k]
-                    c = scalar.lstm_cell(i, f, g, state[R * H + k])
-                    h = o * scalar.tanh(c)
+                    c, h = activate(gates, s, t, u, H, gates[s, t, u],
+                                    gates[s, t, H + u], gates[s, t, 2 * H + u],
+                                    gates[s, t, 3 * H + u], state[R * H + k],
+                                    one)
                     cells[s, t, u] = c
                     H_out[s, t, u] = h
                     state[k] = h
                     state[R * H + k] = c
                 else:
-                    for m in range(4):
-                        gates[s, t, m * H + u] = zero
+                    zero_gates(gates, s, t, u, H, zero)
                     cells[s, t, u] = state[R * H + k]
                     h_prev[s, t, u] = zero
                     H_out[s, t, u] = zero
         cuda.syncthreads()
-    for k in range(tid, R * H, n_threads):
-        s = row0 + k // H
-        if s < B:
-            h_n[s, k % H] = state[k]
-            c_n[s, k % H] = state[R * H + k]
+    _store(state, h_n, c_n, row0, tid, n_threads)
 
 
 @cuda_kernel
@@ -96,11 +106,7 @@ def backward_rows_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
     n_threads = cuda.blockDim.x
     state = cuda.shared.array(0, dtype=gates.dtype)
     # state[r * H + u] is dh of row r, state[R * H + r * H + u] its dc
-    for k in range(tid, R * H, n_threads):
-        s = row0 + k // H
-        if s < B:
-            state[k] = dh_n[s, k % H]
-            state[R * H + k] = dc_n[s, k % H]
+    _load(state, dh_n, dc_n, row0, tid, n_threads)
     cuda.syncthreads()
     for t in range(T - 1, -1, -1):
         for k in range(tid, R * H, n_threads):
@@ -109,24 +115,11 @@ def backward_rows_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
             s = row0 + r
             if s < B:
                 if t < lengths[s]:
-                    i = gates[s, t, u]
-                    f = gates[s, t, H + u]
-                    g = gates[s, t, 2 * H + u]
-                    o = gates[s, t, 3 * H + u]
-                    c_prev = cells[s, t - 1, u] if t > 0 else c0[s, u]
-                    dh = state[k] + dH_out[s, t, u]
-                    do, dc = scalar.lstm_output_grads(
-                        dh, state[R * H + k], o, scalar.tanh(cells[s, t, u]), one)
-                    di, df, dg, dc_prev = scalar.lstm_cell_grads(
-                        dc, i, f, g, c_prev, one)
-                    dgates[s, t, u] = di
-                    dgates[s, t, H + u] = df
-                    dgates[s, t, 2 * H + u] = dg
-                    dgates[s, t, 3 * H + u] = do
-                    state[R * H + k] = dc_prev
+                    state[R * H + k] = gate_grads(
+                        gates, cells, c0, dgates, s, t, u, H,
+                        state[k] + dH_out[s, t, u], state[R * H + k], one)
                 else:
-                    for m in range(4):
-                        dgates[s, t, m * H + u] = zero
+                    zero_gates(dgates, s, t, u, H, zero)
         cuda.syncthreads()
         # dh_{t-1} = dgates_t @ W_hh on the live rows (padding carries dh)
         for k in range(tid, R * H, n_threads):
@@ -134,13 +127,6 @@ def backward_rows_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
             q = k % H
             s = row0 + r
             if s < B and t < lengths[s]:
-                acc = zero
-                for j in range(4 * H):
-                    acc += dgates[s, t, j] * W_hh[j, q]
-                state[k] = acc
+                state[k] = dh_prev(dgates, W_hh, s, t, q, zero)
         cuda.syncthreads()
-    for k in range(tid, R * H, n_threads):
-        s = row0 + k // H
-        if s < B:
-            dh0[s, k % H] = state[k]
-            dc0[s, k % H] = state[R * H + k]
+    _store(state, dh0, dc0, row0, tid, n_threads)

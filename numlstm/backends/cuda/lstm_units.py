@@ -26,8 +26,8 @@ kernels run as one block, and their multi-block path is tested on a GPU
 
 from numba import cuda
 
-from . import scalar
 from ._jit import cuda_kernel
+from .recurrence import activate, dh_prev, gate_grads, zero_gates
 
 
 @cuda_kernel
@@ -55,21 +55,13 @@ def forward_units_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
                     a_f += h_q * W_hh[H + u, q]
                     a_g += h_q * W_hh[2 * H + u, q]
                     a_o += h_q * W_hh[3 * H + u, q]
-                i = scalar.sigmoid(a_i, one)
-                f = scalar.sigmoid(a_f, one)
-                g = scalar.tanh(a_g)
-                o = scalar.sigmoid(a_o, one)
-                gates[s, t, u] = i
-                gates[s, t, H + u] = f
-                gates[s, t, 2 * H + u] = g
-                gates[s, t, 3 * H + u] = o
                 h_prev[s, t, u] = H_out[s, t - 1, u] if t > 0 else h0[s, u]
-                c = scalar.lstm_cell(i, f, g, c_last)
+                c, h = activate(gates, s, t, u, H, a_i, a_f, a_g, a_o, c_last,
+                                one)
                 cells[s, t, u] = c
-                H_out[s, t, u] = o * scalar.tanh(c)
+                H_out[s, t, u] = h
             else:
-                for m in range(4):
-                    gates[s, t, m * H + u] = zero
+                zero_gates(gates, s, t, u, H, zero)
                 cells[s, t, u] = c_last
                 h_prev[s, t, u] = zero
                 H_out[s, t, u] = zero
@@ -104,35 +96,14 @@ def backward_units_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n,
                 if t == lengths[s] - 1:
                     dh = dh_n[s, u]
                 else:
-                    dh = zero
-                    for j in range(4 * H):
-                        dh += dgates[s, t + 1, j] * W_hh[j, u]
-                i = gates[s, t, u]
-                f = gates[s, t, H + u]
-                g = gates[s, t, 2 * H + u]
-                o = gates[s, t, 3 * H + u]
-                c_prev = cells[s, t - 1, u] if t > 0 else c0[s, u]
-                do, dc = scalar.lstm_output_grads(
-                    dh + dH_out[s, t, u], dc0[s, u], o,
-                    scalar.tanh(cells[s, t, u]), one)
-                di, df, dg, dc_prev = scalar.lstm_cell_grads(
-                    dc, i, f, g, c_prev, one)
-                dgates[s, t, u] = di
-                dgates[s, t, H + u] = df
-                dgates[s, t, 2 * H + u] = dg
-                dgates[s, t, 3 * H + u] = do
-                dc0[s, u] = dc_prev
+                    dh = dh_prev(dgates, W_hh, s, t + 1, u, zero)
+                dc0[s, u] = gate_grads(gates, cells, c0, dgates, s, t, u, H,
+                                       dh + dH_out[s, t, u], dc0[s, u], one)
             else:
-                for m in range(4):
-                    dgates[s, t, m * H + u] = zero
+                zero_gates(dgates, s, t, u, H, zero)
         grid.sync()
     for k in range(cuda.threadIdx.x, B * n_own, cuda.blockDim.x):
         s = k // n_own
         u = u0 + k % n_own
-        if lengths[s] > 0:
-            dh = zero
-            for j in range(4 * H):
-                dh += dgates[s, 0, j] * W_hh[j, u]
-            dh0[s, u] = dh
-        else:
-            dh0[s, u] = dh_n[s, u]
+        dh0[s, u] = dh_prev(dgates, W_hh, s, 0, u, zero) if lengths[s] > 0 \
+            else dh_n[s, u]
