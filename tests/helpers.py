@@ -104,11 +104,12 @@ def nans(be, shape, dtype):
 # --------------------------------------------------------------------- LSTM
 
 def make_lstm_case(rng, B, T, D, H, dtype=np.float64, lengths=None,
-                   w_scale=0.5, b_scale=0.5):
+                   w_scale=0.5, b_scale=0.5, coupled=False, peephole=False):
     """Random C-contiguous LSTM inputs of one dtype, ``lengths`` int64.
 
     ``lengths`` may be None (all ``T``), ``"ragged"`` (``[T, 1, random...]``)
-    or a sequence.
+    or a sequence. ``coupled``: weights of 3H rows (CIFG); ``peephole``:
+    peephole weights ``peep`` too.
     """
     if lengths is None:
         lengths = np.full(B, T)
@@ -125,15 +126,19 @@ def make_lstm_case(rng, B, T, D, H, dtype=np.float64, lengths=None,
         return np.ascontiguousarray(rng.normal(scale=scale, size=shape),
                                     dtype=dtype)
 
-    return {
+    G = (3 if coupled else 4) * H
+    case = {
         "X": arr((B, T, D), 1.0),
-        "W_ih": arr((4 * H, D), w_scale),
-        "W_hh": arr((4 * H, H), w_scale),
-        "b": arr((4 * H,), b_scale),
+        "W_ih": arr((G, D), w_scale),
+        "W_hh": arr((G, H), w_scale),
+        "b": arr((G,), b_scale),
         "h0": arr((B, H), 0.5),
         "c0": arr((B, H), 0.5),
         "lengths": lengths,
     }
+    if peephole:
+        case["peep"] = arr((G - H,), w_scale)
+    return case
 
 
 def make_lstm_seeds(rng, case, scale=1.0):
@@ -154,25 +159,28 @@ def make_lstm_seeds(rng, case, scale=1.0):
 def lstm_forward(case, be, gate_width=None):
     """Call backend ``be``'s forward kernel on ``case`` (host arrays or
     ``be``'s) into NaN-filled buffers of ``be``; return those by name
-    (``gates`` rows ``gate_width`` long, default 4H), as ``be``'s arrays:
-    read them with :func:`host`."""
+    (``gates`` rows ``gate_width`` long, default the gate columns, 4H or
+    3H), as ``be``'s arrays: read them with :func:`host`. A case with
+    ``peep`` passes it to the kernel."""
     X, W_hh = case["X"], case["W_hh"]
     B, T, _ = X.shape
-    H = W_hh.shape[1]
+    H, G = W_hh.shape[1], W_hh.shape[0]
     dt = X.dtype
     out = {
         "H_out": nans(be, (B, T, H), dt),
         "h_n": nans(be, (B, H), dt),
         "c_n": nans(be, (B, H), dt),
-        "gates": nans(be, (B, T, gate_width or 4 * H), dt),
+        "gates": nans(be, (B, T, gate_width or G), dt),
         "cells": nans(be, (B, T, H), dt),
         "h_prev": nans(be, (B, T, H), dt),
     }
-    rec = nans(be, (B, 4 * H), dt)
+    rec = nans(be, (B, G), dt)
+    peep = case.get("peep")
     be.lstm_forward(*(be.asarray(case[k], dt) for k in LSTM_INPUTS),
                     be.asarray(case["lengths"], np.int64),
                     out["H_out"], out["h_n"], out["c_n"],
-                    out["gates"], out["cells"], out["h_prev"], rec)
+                    out["gates"], out["cells"], out["h_prev"], rec,
+                    peep=None if peep is None else be.asarray(peep, dt))
     return out
 
 
@@ -181,20 +189,23 @@ def lstm_backward(case, fwd, seeds, be, input_grad=True, dgates=None):
     return the gradients as ``be``'s arrays (``dX`` stays NaN when
     ``input_grad`` is False). ``case``, ``fwd`` and ``seeds`` may hold host
     arrays or ``be``'s. ``dgates`` defaults to a NaN-filled ``(B, T, 4H)``
-    scratch; ``fwd["gates"]`` asks for the gate gradients in place of the
-    gates."""
+    (or 3H) scratch; ``fwd["gates"]`` asks for the gate gradients in place
+    of the gates. A case with ``peep`` gets ``dpeep`` too."""
     X, W_ih, W_hh = case["X"], case["W_ih"], case["W_hh"]
     B, T, _ = X.shape
-    H = W_hh.shape[1]
+    H, G = W_hh.shape[1], W_hh.shape[0]
     dt = X.dtype
     grads = {
         "dX": nans(be, X.shape, dt),
         "dW_ih": nans(be, W_ih.shape, dt),
         "dW_hh": nans(be, W_hh.shape, dt),
-        "db": nans(be, (4 * H,), dt),
+        "db": nans(be, (G,), dt),
         "dh0": nans(be, (B, H), dt),
         "dc0": nans(be, (B, H), dt),
     }
+    peep = case.get("peep")
+    if peep is not None:
+        grads["dpeep"] = nans(be, peep.shape, dt)
     be.lstm_backward(*(be.asarray(case[k], dt)
                        for k in ("X", "W_ih", "W_hh", "c0")),
                      be.asarray(case["lengths"], np.int64),
@@ -203,8 +214,10 @@ def lstm_backward(case, fwd, seeds, be, input_grad=True, dgates=None):
                      *(be.asarray(seeds[k], dt)
                        for k in ("dH_out", "dh_n", "dc_n")),
                      *(grads[k] for k in LSTM_GRADS),
-                     nans(be, (B, T, 4 * H), dt) if dgates is None else dgates,
-                     input_grad)
+                     nans(be, (B, T, G), dt) if dgates is None else dgates,
+                     input_grad,
+                     peep=None if peep is None else be.asarray(peep, dt),
+                     dpeep=grads.get("dpeep"))
     return grads
 
 
@@ -219,15 +232,17 @@ def lstm_forward_backward(case, seeds, be, **backward_kw):
 def reference_lstm(case, seeds=None):
     """The NumPy oracle in float64: forward dict, and gradients if ``seeds``."""
     f64 = {k: np.asarray(case[k], np.float64) for k in LSTM_INPUTS}
+    peep = case.get("peep")
     H_out, h_n, c_n, cache = ref.lstm_forward(
         f64["X"], f64["W_ih"], f64["W_hh"], f64["b"], f64["h0"], f64["c0"],
-        case["lengths"])
+        case["lengths"], None if peep is None else np.asarray(peep, np.float64))
     fwd = {"H_out": H_out, "h_n": h_n, "c_n": c_n}
     if seeds is None:
         return fwd, None
     s64 = {k: np.asarray(v, np.float64) for k, v in seeds.items()}
     grads = ref.lstm_backward(s64["dH_out"], s64["dh_n"], s64["dc_n"], cache)
-    return fwd, dict(zip(LSTM_GRADS, grads, strict=True))
+    names = LSTM_GRADS + (("dpeep",) if peep is not None else ())
+    return fwd, dict(zip(names, grads, strict=True))
 
 
 def lstm_scalar_loss(case, seeds, be):

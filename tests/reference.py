@@ -23,39 +23,66 @@ def log_softmax(z):
     return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
 
 
-def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths):
-    """Return (H_out (B,T,H), h_n, c_n, cache) of one LSTM layer."""
+def _peep_parts(peep, H, n_gates):
+    """The peephole weights ``(p_i, p_f, p_o)`` (zeros when there are none;
+    with coupled gates ``peep`` is ``(2H,)``, i then o, and ``p_f`` is 0)."""
+    if peep is None:
+        return np.zeros(H), np.zeros(H), np.zeros(H)
+    peep = np.asarray(peep, np.float64)
+    if n_gates == 3:
+        return peep[:H], np.zeros(H), peep[H:]
+    return peep[:H], peep[H:2 * H], peep[2 * H:]
+
+
+def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None):
+    """Return (H_out (B,T,H), h_n, c_n, cache) of one LSTM layer.
+
+    ``W_hh`` of 4H rows: gates i, f, g, o. Of 3H rows: coupled gates
+    (CIFG), blocks i, g, o and ``f = 1 - i``. ``peep``: peephole weights
+    ``(3H,)`` i, f, o (``(2H,)`` i, o with coupled gates), i and f seeing
+    ``c_{t-1}``, o seeing ``c_t``.
+    """
     X = np.asarray(X, np.float64)
     B, T, _ = X.shape
     H = W_hh.shape[1]
+    n_gates = W_hh.shape[0] // H
+    p_i, p_f, p_o = _peep_parts(peep, H, n_gates)
     h, c = np.array(h0, np.float64), np.array(c0, np.float64)
     H_out = np.zeros((B, T, H))
     cache = []
     for t in range(T):
         a = X[:, t] @ W_ih.T + h @ W_hh.T + b
-        i = sigmoid(a[:, :H])
-        f = sigmoid(a[:, H:2 * H])
-        g = np.tanh(a[:, 2 * H:3 * H])
-        o = sigmoid(a[:, 3 * H:])
+        i = sigmoid(a[:, :H] + p_i * c)
+        if n_gates == 3:
+            f = 1.0 - i
+            g = np.tanh(a[:, H:2 * H])
+        else:
+            f = sigmoid(a[:, H:2 * H] + p_f * c)
+            g = np.tanh(a[:, 2 * H:3 * H])
         c_new = f * c + i * g
+        o = sigmoid(a[:, (n_gates - 1) * H:] + p_o * c_new)
         h_new = o * np.tanh(c_new)
         live = (t < np.asarray(lengths))[:, None]
         cache.append((h.copy(), c.copy(), i, f, g, o, c_new, live))
         h = np.where(live, h_new, h)
         c = np.where(live, c_new, c)
         H_out[:, t] = np.where(live, h_new, 0.0)
-    return H_out, h, c, (X, W_ih, W_hh, cache)
+    return H_out, h, c, (X, W_ih, W_hh, cache, peep)
 
 
 def lstm_backward(dH_out, dh_n, dc_n, cache):
-    """Return (dX, dW_ih, dW_hh, db, dh0, dc0) for :func:`lstm_forward`."""
-    X, W_ih, W_hh, steps = cache
+    """Return (dX, dW_ih, dW_hh, db, dh0, dc0) for :func:`lstm_forward`,
+    and ``dpeep`` after them when it had peephole weights."""
+    X, W_ih, W_hh, steps, peep = cache
     B, T, D = X.shape
     H = W_hh.shape[1]
+    n_gates = W_hh.shape[0] // H
+    p_i, p_f, p_o = _peep_parts(peep, H, n_gates)
     dX = np.zeros((B, T, D))
     dW_ih = np.zeros_like(W_ih, dtype=np.float64)
     dW_hh = np.zeros_like(W_hh, dtype=np.float64)
-    db = np.zeros(4 * H)
+    db = np.zeros(n_gates * H)
+    dp_i, dp_f, dp_o = np.zeros(H), np.zeros(H), np.zeros(H)
     dh = np.array(dh_n, np.float64)
     dc = np.array(dc_n, np.float64)
     for t in reversed(range(T)):
@@ -63,20 +90,32 @@ def lstm_backward(dH_out, dh_n, dc_n, cache):
         dh_t = np.where(live, dh + dH_out[:, t], 0.0)
         dc_t = np.where(live, dc, 0.0)
         tc = np.tanh(c_new)
-        dc_t = dc_t + dh_t * o * (1 - tc ** 2)
-        da = np.concatenate([
-            dc_t * g * i * (1 - i),
-            dc_t * c_prev * f * (1 - f),
-            dc_t * i * (1 - g ** 2),
-            dh_t * tc * o * (1 - o),
-        ], axis=1)
+        da_o = dh_t * tc * o * (1 - o)
+        dc_t = dc_t + dh_t * o * (1 - tc ** 2) + da_o * p_o
+        da_g = dc_t * i * (1 - g ** 2)
+        if n_gates == 3:
+            da_i = dc_t * (g - c_prev) * i * (1 - i)
+            da = np.concatenate([da_i, da_g, da_o], axis=1)
+            dc_prev = dc_t * f + da_i * p_i
+        else:
+            da_i = dc_t * g * i * (1 - i)
+            da_f = dc_t * c_prev * f * (1 - f)
+            da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
+            dc_prev = dc_t * f + da_i * p_i + da_f * p_f
+            dp_f += (da_f * c_prev).sum(axis=0)
+        dp_i += (da_i * c_prev).sum(axis=0)
+        dp_o += (da_o * c_new).sum(axis=0)
         dX[:, t] = da @ W_ih
         dW_ih += da.T @ X[:, t]
         dW_hh += da.T @ h_prev
         db += da.sum(axis=0)
         dh = np.where(live, da @ W_hh, dh)
-        dc = np.where(live, dc_t * f, dc)
-    return dX, dW_ih, dW_hh, db, dh, dc
+        dc = np.where(live, dc_prev, dc)
+    grads = (dX, dW_ih, dW_hh, db, dh, dc)
+    if peep is None:
+        return grads
+    dpeep = [dp_i, dp_o] if n_gates == 3 else [dp_i, dp_f, dp_o]
+    return (*grads, np.concatenate(dpeep))
 
 
 def dense_forward(X, W, b):

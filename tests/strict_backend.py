@@ -115,9 +115,10 @@ def _strict(name, function):
     target = getattr(function, "py_func", function)
 
     @functools.wraps(target)
-    def method(*args):
+    def method(*args, **kwargs):
         plain = [_unwrap(name, k, a) for k, a in enumerate(args)]
-        return _wrap_result(function(*plain))
+        named = {k: _unwrap(name, k, a) for k, a in kwargs.items()}
+        return _wrap_result(function(*plain, **named))
 
     method.__signature__ = inspect.signature(target)
     return method
@@ -161,9 +162,9 @@ class StrictBackend:
         return not isinstance(a, StrictArray)
 
     @staticmethod
-    def lstm_gate_grad_width(n_hidden, dtype):
+    def lstm_gate_grad_width(n_hidden, dtype, n_gates=4):
         """As the CPU's."""
-        return CPUBackend.lstm_gate_grad_width(n_hidden, dtype)
+        return CPUBackend.lstm_gate_grad_width(n_hidden, dtype, n_gates)
 
     def __repr__(self):
         return "StrictBackend()"

@@ -5,6 +5,8 @@ backend, except the few named CPU-only below (they test the CPU kernels'
 internals: its two thread splits, its weight-gradient sums, Numba's cache).
 """
 
+from functools import partial
+
 import numpy as np
 import pytest
 from helpers import (
@@ -29,13 +31,11 @@ from helpers import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numlstm.backends import available_backends, resolve
+from numlstm.backends import available_backends, cpu, resolve
 from numlstm.backends.cpu import (
     CPUBackend,
-    lstm,
     lstm_cell,
     lstm_weight_grads,
-    lstm_wide,
 )
 
 # (B, T, D, H, lengths): T=1, B=1, H=1, full and ragged batches.
@@ -56,16 +56,16 @@ FWD_OUT = ("H_out", "h_n", "c_n")
 class _RowsCPU(CPUBackend):
     """The CPU backend with its LSTM always split over threads by batch rows."""
 
-    lstm_forward = staticmethod(lstm.lstm_forward)
-    lstm_backward = staticmethod(lstm.lstm_backward)
+    lstm_forward = staticmethod(partial(cpu.lstm_forward_split, False))
+    lstm_backward = staticmethod(partial(cpu.lstm_backward_split, False))
 
 
 class _WideCPU(CPUBackend):
     """The CPU backend with its LSTM always split over threads by gate
     columns."""
 
-    lstm_forward = staticmethod(lstm_wide.lstm_forward_wide)
-    lstm_backward = staticmethod(lstm_wide.lstm_backward_wide)
+    lstm_forward = staticmethod(partial(cpu.lstm_forward_split, True))
+    lstm_backward = staticmethod(partial(cpu.lstm_backward_split, True))
 
 
 #: The CPU backend's two LSTM thread splits: it picks one by layer size, the

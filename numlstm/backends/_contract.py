@@ -148,16 +148,19 @@ class Backend(Protocol):
         ``backup`` back into it and set ``status`` to 2."""
 
     # ------------------------------------------------------------- kernels
-    def lstm_gate_grad_width(self, n_hidden: int, dtype) -> int:
-        """Row length (at least ``4H``) of the ``gates`` buffer that
-        :meth:`lstm_backward` can turn into the gate gradients in place.
+    def lstm_gate_grad_width(self, n_hidden: int, dtype,
+                             n_gates: int = 4) -> int:
+        """Row length (at least ``n_gates * H``: 4, or 3 with coupled gates)
+        of the ``gates`` buffer that :meth:`lstm_backward` can turn into the
+        gate gradients in place.
 
         The network asks it when it builds each LSTM layer, before any
         kernel runs: a backend that cannot run a layer of ``n_hidden``
         units raises a ``ValueError`` saying so here."""
 
     def lstm_forward(self, X, W_ih, W_hh, b, h0, c0, lengths,
-                     H_out, h_n, c_n, gates, cells, h_prev, rec) -> None:
+                     H_out, h_n, c_n, gates, cells, h_prev, rec,
+                     peep=None) -> None:
         """One LSTM layer over ragged sequences, gates i, f, g, o.
 
         ``X (B, T, D)``, ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b (4H,)``,
@@ -165,17 +168,25 @@ class Backend(Protocol):
         (B, T, H)`` (zero after a sequence's end), ``h_n, c_n (B, H)`` (the
         state after the last real step), and for the backward ``gates (B,
         T, W)`` (``W`` from :meth:`lstm_gate_grad_width`), ``cells (B, T,
-        H)``, ``h_prev (B, T, H)``; ``rec (B, 4H)`` is scratch."""
+        H)``, ``h_prev (B, T, H)``; ``rec (B, 4H)`` is scratch.
+
+        Cell variants, told by the shapes: weights of 3H rows are coupled
+        gates (CIFG: blocks i, g, o and ``f = 1 - i``, ``gates`` then holds
+        i, g, o); ``peep`` are peephole weights, ``(3H,)`` i, f, o (``(2H,)``
+        i, o with coupled gates), i and f seeing ``c_{t-1}``, o seeing
+        ``c_t`` (Gers & Schmidhuber 2000); None for none."""
 
     def lstm_backward(self, X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                       dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
-                      dgates, input_grad: bool) -> None:
+                      dgates, input_grad: bool, peep=None,
+                      dpeep=None) -> None:
         """BPTT of :meth:`lstm_forward` (whose cached ``gates``, ``cells``,
         ``h_prev`` it takes). ``dH_out (B, T, H)``, ``dh_n, dc_n (B, H)``.
         Outputs: ``dX (B, T, D)`` (only when ``input_grad``), ``dW_ih``,
         ``dW_hh``, ``db`` (overwritten, not added to), ``dh0, dc0 (B, H)``.
         ``dgates`` is scratch of ``gates``' shape and may alias ``gates``
-        (their gradients then take their place)."""
+        (their gradients then take their place). With ``peep`` (as given to
+        the forward), ``dpeep`` of its shape receives its gradient."""
 
     def dense_forward(self, X, W, b, out) -> None:
         """``out (N, K) = X (N, D) @ W.T (K, D) + b (K,)``."""

@@ -81,3 +81,28 @@ def lstm_cell_grads(dc, i, f, g, c_prev, one):
     sigmoid, tanh) and that of ``c_{t-1}``."""
     return (dc * g * i * (one - i), dc * c_prev * f * (one - f),
             dc * i * (one - g * g), dc * f)
+
+
+def peephole_output_grads(dh, dc, o, tc, p_o, one):
+    """:func:`lstm_output_grads` when the output gate also sees ``c_t``
+    through the peephole weight ``p_o``: ``c_t`` then receives the output
+    gate's gradient times ``p_o`` too. (Written out: a function here calls
+    no other, since each target compiles them one by one.)"""
+    do = dh * tc * o * (one - o)
+    return do, dc + dh * o * (one - tc * tc) + do * p_o
+
+
+def peephole_cell_grads(dc, i, f, g, c_prev, p_i, p_f, one):
+    """:func:`lstm_cell_grads` when the i and f gates also see ``c_{t-1}``
+    through the peephole weights ``p_i``, ``p_f``."""
+    di = dc * g * i * (one - i)
+    df = dc * c_prev * f * (one - f)
+    return di, df, dc * i * (one - g * g), dc * f + di * p_i + df * p_f
+
+
+def coupled_cell_grads(dc, i, g, c_prev, p_i, one):
+    """Back through the coupled cell (CIFG) ``c_t = (1 - i) c_{t-1} + i g``
+    of one unit: the gradients of the i and g pre-activations and that of
+    ``c_{t-1}`` (``p_i`` the input gate's peephole weight, 0 without)."""
+    di = dc * (g - c_prev) * i * (one - i)
+    return di, dc * i * (one - g * g), dc * (one - i) + di * p_i

@@ -12,28 +12,8 @@ if not cuda.is_available():
 
 import reference as ref  # noqa: E402
 
-from numlstm.backends.cuda import gemm, lstm  # noqa: E402
+from numlstm.backends.cuda import lstm  # noqa: E402
 from numlstm.backends.cuda.plan import ROWS_PER_BLOCK, DeviceLimits  # noqa: E402
-
-
-@pytest.fixture(params=[False, True], ids=["untiled", "tiled"])
-def tiled(request, monkeypatch):
-    """The layer's products each way (:func:`gemm.use_tiles` would pick the
-    untiled one at these sizes)."""
-    if request.param:
-        monkeypatch.setattr(gemm, "SMALL_BELOW", 0)
-    return request.param
-
-
-@pytest.fixture(params=["rows", "cooperative"])
-def loop(request, monkeypatch):
-    """The layer's time loop in each kernel, whatever :func:`lstm.time_loop`
-    would pick at these sizes; the cooperative one in blocks of 8 threads,
-    so that each thread takes two or three ``(row, unit)`` items."""
-    monkeypatch.setattr(lstm, "time_loop", lambda hidden, itemsize: request.param)
-    if request.param == "cooperative":
-        monkeypatch.setattr(lstm, "_threads", lambda items: 8)
-    return request.param
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
@@ -67,8 +47,8 @@ def test_the_cooperative_kernels_across_blocks(dtype, tol, monkeypatch):
 def _check_forward(rng, sizes, dtype, tol):
     X, W_ih, W_hh, b, h0, c0, lengths = _layer(rng, *sizes, dtype)
     out = _forward(X, W_ih, W_hh, b, h0, c0, lengths, dtype)
-    H_out, h_n, c_n, (_, _, _, steps) = ref.lstm_forward(X, W_ih, W_hh, b, h0,
-                                                         c0, lengths)
+    H_out, h_n, c_n, (_, _, _, steps, _) = ref.lstm_forward(
+        X, W_ih, W_hh, b, h0, c0, lengths)
     got = {name: a.copy_to_host() for name, a in out.items()}
     np.testing.assert_allclose(got["H_out"], H_out, rtol=tol, atol=tol)
     np.testing.assert_allclose(got["h_n"], h_n, rtol=tol, atol=tol)

@@ -48,23 +48,48 @@ def use_wide(n_samples, n_inputs, n_hidden):
     return weights >= WIDE_MIN_WEIGHTS
 
 
+def _no_peep(a, like):
+    """``a``, or an empty array for a cell without peepholes: the kernels
+    take an array either way (one compiled specialisation)."""
+    return np.empty(0, like.dtype) if a is None else a
+
+
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
-                 H_out, h_n, c_n, gates, cells, h_prev, rec):
+                 H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None):
     """:func:`.lstm.lstm_forward` or :func:`.lstm_wide.lstm_forward_wide`."""
-    wide = use_wide(X.shape[0], X.shape[2], W_hh.shape[1])
-    kernel = lstm_wide.lstm_forward_wide if wide else lstm.lstm_forward
-    kernel(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n, gates, cells,
-           h_prev, rec)
+    lstm_forward_split(use_wide(X.shape[0], X.shape[2], W_hh.shape[1]),
+                       X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n,
+                       gates, cells, h_prev, rec, peep)
 
 
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
-                  dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad):
+                  dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
+                  peep=None, dpeep=None):
     """:func:`.lstm.lstm_backward` or :func:`.lstm_wide.lstm_backward_wide`."""
-    wide = use_wide(X.shape[0], X.shape[2], W_hh.shape[1])
+    lstm_backward_split(use_wide(X.shape[0], X.shape[2], W_hh.shape[1]),
+                        X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
+                        dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
+                        dgates, input_grad, peep, dpeep)
+
+
+def lstm_forward_split(wide, X, W_ih, W_hh, b, h0, c0, lengths,
+                       H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None):
+    """:func:`lstm_forward` with the thread split given (``wide``: by gate
+    columns), for the tests that run both."""
+    kernel = lstm_wide.lstm_forward_wide if wide else lstm.lstm_forward
+    kernel(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n, gates, cells,
+           h_prev, rec, _no_peep(peep, X))
+
+
+def lstm_backward_split(wide, X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
+                        dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
+                        dgates, input_grad, peep=None, dpeep=None):
+    """:func:`lstm_backward` with the thread split given."""
     kernel = lstm_wide.lstm_backward_wide if wide else lstm.lstm_backward
     kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev, dH_out, dh_n, dc_n,
-           dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad)
+           dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
+           _no_peep(peep, X), _no_peep(dpeep, X))
 
 
 class CPUBackend:
@@ -129,12 +154,13 @@ class CPUBackend:
     guard_update = staticmethod(arrays.guard_update)
 
     @staticmethod
-    def lstm_gate_grad_width(n_hidden, dtype):
+    def lstm_gate_grad_width(n_hidden, dtype, n_gates=4):
         """Row length of ``gates`` for ``lstm_backward`` to turn them into
         their gradients in place, when passed as ``dgates`` too (otherwise
         it copies them into a scratch of this width, allocated every call
         unless ``dgates`` has it)."""
-        return lstm_cell.gate_width(n_hidden, np.dtype(dtype).itemsize)
+        return lstm_cell.gate_width(n_hidden, np.dtype(dtype).itemsize,
+                                    n_gates)
 
     # memory
     @staticmethod

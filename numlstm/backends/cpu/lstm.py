@@ -45,6 +45,7 @@ from ._jit import cpu_kernel, cpu_parallel_kernel
 from ._nonliteral import runtime_false, runtime_true, runtime_zero
 from ._threads import num_threads
 from .lstm_cell import gate_grads_rows, gate_width, step_rows, take_input_grads
+from .lstm_cell_variants import peephole_grads
 from .lstm_weight_grads import (
     partial_grads,
     partials_buffers,
@@ -65,11 +66,11 @@ from .tile import (
 
 @cpu_kernel
 def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
-                  cells, h_prev, rec):
+                  cells, h_prev, rec, peep):
     """The time loop of :func:`lstm_forward` for the rows ``s0 <= s < s1``."""
     T, D = X.shape[1], X.shape[2]
     H = h_n.shape[1]
-    N = padded_width(4 * H, X.itemsize)
+    N = padded_width(b.shape[0], X.itemsize)
     for t in range(T):
         # rec = x_t @ W_ih^T + h_{t-1} @ W_hh^T: the second product continues
         # the multiply-add chains of the first, as one product over
@@ -80,18 +81,19 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
         tile_matmul(X[:, t], W_ihT, rec, s0, s1, N, D, runtime_false(s0))
         tile_matmul(h_n[:, :H], W_hhT, rec, s0, s1, N, H, runtime_true(s0))
         step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
-                   h_prev)
+                  h_prev, peep)
 
 
 @cpu_parallel_kernel
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
-                 H_out, h_n, c_n, gates, cells, h_prev, rec):
+                 H_out, h_n, c_n, gates, cells, h_prev, rec, peep):
     """Run one LSTM layer forward over a batch.
 
     Parameters
     ----------
     X : (B, T, D) input sequences.
-    W_ih, W_hh, b : weights ``(4H, D)``, ``(4H, H)``, bias ``(4H,)``.
+    W_ih, W_hh, b : weights ``(4H, D)``, ``(4H, H)``, bias ``(4H,)`` (3H
+        rows each with coupled gates, :mod:`.lstm_cell_variants`).
     h0, c0 : (B, H) initial state.
     lengths : (B,) int64, real steps of each sequence (``1 <= lengths <= T``).
     H_out : (B, T, H) out, hidden state of every step (0 at padded steps).
@@ -103,6 +105,7 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     h_prev : (B, T, H) out, ``h_{t-1}`` of every step (for backward).
     rec : (B, 4H) scratch (unused: the kernel keeps its own padded rows;
         kept for the shared kernel signature).
+    peep : (3H,) or (2H,) peephole weights, or (0,) for none.
     """
     B = X.shape[0]
     # work arrays, once per call: W_ih^T and W_hh^T zero-padded to whole
@@ -114,32 +117,34 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     copy_rows(c0, c_n)
     n_chunks = n_chunks_for(B, num_threads())
     if n_chunks == 1:  # no thread launch for a small batch
-        _forward_rows(runtime_zero(B), B, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n,
-                      gates, cells, h_prev, rec_p)
+        _forward_rows(runtime_zero(B), B, X, W_ihT, W_hhT, b, lengths, H_out,
+                      h_n, c_n, gates, cells, h_prev, rec_p, peep)
     else:
         for c in prange(n_chunks):
             s0, s1 = chunk_rows(c, n_chunks, B)
             _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n,
-                          gates, cells, h_prev, rec_p)
+                          gates, cells, h_prev, rec_p, peep)
 
 
 @cpu_kernel
 def _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
-                   dh0, dc0, G, dxh, d_in):
+                   dh0, dc0, G, dxh, d_in, peep):
     """The time loop of :func:`lstm_backward` for the rows ``s0 <= s < s1``."""
     T = X.shape[1]
     H = dh0.shape[1]
     K = d_in + H
+    n_cols = W_cat.shape[0]
     for t in range(T - 1, -1, -1):
-        gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G)
+        gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G,
+                        n_cols // H, peep)
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh] (dh_{t-1} alone when
         # dX is not wanted)
         tile_matmul(G[:, t], W_cat, dxh, s0, s1, padded_width(K, X.itemsize),
-                    4 * H, runtime_false(s0))
+                    n_cols, runtime_false(s0))
         take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in)
 
 
-def gate_grad_scratch(dgates, gates, X, n_hidden):
+def gate_grad_scratch(dgates, gates, X, n_hidden, n_gates):
     """The array the backward kernels work in, of :func:`gate_width` rows:
     it holds the gates on entry and the gate gradients on exit.
 
@@ -149,12 +154,13 @@ def gate_grad_scratch(dgates, gates, X, n_hidden):
     with the gates copied in.
     """
     B, T = X.shape[0], X.shape[1]
-    width = gate_width(n_hidden, X.itemsize)
+    width = gate_width(n_hidden, X.itemsize, n_gates)
     if dgates is gates and gates.shape == (B, T, width):
         return gates
     G = dgates if dgates.shape == (B, T, width) else np.empty((B, T, width),
                                                               X.dtype)
-    G[:, :, :4 * n_hidden] = gates[:, :, :4 * n_hidden]
+    n_cols = n_gates * n_hidden
+    G[:, :, :n_cols] = gates[:, :, :n_cols]
     return G
 
 
@@ -163,7 +169,7 @@ def gate_grad_scratch(dgates, gates, X, n_hidden):
 def backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in):
     """Start a backward pass: ``dh0``/``dc0`` take ``dh_n``/``dc_n`` (they
     carry the running gradient of ``(h_t, c_t)`` back in time), and the
-    work arrays: ``[W_ih, W_hh]`` (4H, d_in + H) zero-padded to whole
+    work arrays: ``[W_ih, W_hh]`` (4H or 3H, d_in + H) zero-padded to whole
     vectors (``W_hh`` alone when ``d_in`` is 0: no ``dX`` wanted) and the
     products ``[dx_t, dh_{t-1}]`` of one step."""
     B = X.shape[0]
@@ -172,8 +178,8 @@ def backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in):
     copy_rows(dh_n, dh0)
     copy_rows(dc_n, dc0)
     L = row_length(padded_width(K, X.itemsize), X.itemsize)
-    W_cat = np.zeros((4 * H, L), X.dtype)
-    for j in range(4 * H):
+    W_cat = np.zeros((W_hh.shape[0], L), X.dtype)
+    for j in range(W_hh.shape[0]):
         if d_in > 0:
             copy_row(W_ih[j], W_cat[j, :d_in])
         copy_row(W_hh[j], W_cat[j, d_in:K])
@@ -183,20 +189,22 @@ def backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in):
 
 @cpu_kernel
 def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
-                    dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk):
+                    dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk,
+                    peep):
     """Chunk ``c`` of :func:`lstm_backward`: the time loop of its rows, then,
     if ``per_chunk``, the partial sums of their weight gradients (on the gate
     gradients still in this thread's caches)."""
     s0, s1 = chunk_rows(c, n_chunks, X.shape[0])
     _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
-                   dh0, dc0, G, dxh, d_in)
+                   dh0, dc0, G, dxh, d_in, peep)
     if per_chunk:
         partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
 
 
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
-                  dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad):
+                  dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
+                  peep, dpeep):
     """Backpropagate through one LSTM layer (full BPTT).
 
     Parameters
@@ -220,6 +228,8 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
         gradient nobody uses) leaves ``dX`` untouched and skips ``D`` of the
         ``D + H`` columns of each step's product; every other result is the
         same to the last bit.
+    peep, dpeep : the peephole weights as given to :func:`lstm_forward`
+        and their gradient (out), both ``(0,)`` for a cell without.
 
     The time loops and, in most cases, the weight gradients run in one
     parallel kernel; for large layers (:func:`sums_per_chunk` False) the
@@ -228,19 +238,21 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     """
     B, _, D = X.shape
     H = W_hh.shape[1]
-    G = gate_grad_scratch(dgates, gates, X, H)
+    G = gate_grad_scratch(dgates, gates, X, H, W_hh.shape[0] // H)
     per_chunk = sums_per_chunk(B, D, H, X.itemsize)
     _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev, dH_out,
                      dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
-                     bool(input_grad), per_chunk)
+                     bool(input_grad), per_chunk, peep)
     if not per_chunk:
         weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db)
+    if peep.shape[0] > 0:
+        peephole_grads(G, cells, c0, W_hh.shape[0] // H, dpeep)
 
 
 @cpu_parallel_kernel
 def _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev,
                      dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
-                     input_grad, per_chunk):
+                     input_grad, per_chunk, peep):
     """:func:`lstm_backward` on ``G`` (:func:`gate_width` rows, the gates
     on entry, their gradients on exit); the weight gradients only when
     ``per_chunk``."""
@@ -248,14 +260,16 @@ def _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev,
     d_in = D if input_grad else runtime_zero(D)
     W_cat, dxh = backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
     n_chunks = n_chunks_for(B, num_threads())
-    P, db_p = partials_buffers(n_chunks if per_chunk else 0, X, h_prev, G)
+    P, db_p = partials_buffers(n_chunks if per_chunk else 0, X, h_prev, G,
+                               db.shape[0])
     if n_chunks == 1:
         _backward_chunk(runtime_zero(B), 1, X, W_cat, c0, lengths, cells, h_prev,
-                        dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk)
+                        dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk,
+                        peep)
     else:
         for c in prange(n_chunks):
             _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
                             dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in,
-                            per_chunk)
+                            per_chunk, peep)
     if per_chunk:
         sum_all_partials(P, db_p, dW_ih, dW_hh, db)

@@ -18,6 +18,7 @@ from .activations import (
     sigmoid_from_tanh,
 )
 from .fastexp import tanh_fast
+from .lstm_cell_variants import gate_grads_row_variant, gates_cell_row_variant
 from .rows import copy_row, zero_row
 from .tile import padded_width, row_length
 
@@ -45,15 +46,22 @@ def gates_cell_row(r, b, g, c_prev, c_out, h_out, H):
 
 @cpu_kernel
 def step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
-              h_prev):
+              h_prev, peep):
     """Step ``t`` of rows ``s0 .. s1 - 1`` from their pre-activations
-    ``rec``: gates, cell and hidden state, and the state carried on."""
+    ``rec``: gates, cell and hidden state, and the state carried on. A
+    ``b`` of 3H (coupled gates) or a non-empty ``peep`` (peepholes) takes
+    the cell of :mod:`.lstm_cell_variants`."""
     H = h_n.shape[1]
+    plain = b.shape[0] == 4 * H and peep.shape[0] == 0
     for s in range(s0, s1):
         if t < lengths[s]:
             copy_row(h_n[s], h_prev[s, t])
-            gates_cell_row(rec[s], b, gates[s, t], c_n[s], cells[s, t],
-                           H_out[s, t], H)
+            if plain:
+                gates_cell_row(rec[s], b, gates[s, t], c_n[s], cells[s, t],
+                               H_out[s, t], H)
+            else:
+                gates_cell_row_variant(rec[s], b, gates[s, t], c_n[s],
+                                       cells[s, t], H_out[s, t], H, peep)
             copy_row(cells[s, t], c_n[s])
             copy_row(H_out[s, t], h_n[s])
         else:  # padding: the state is carried unchanged
@@ -85,18 +93,25 @@ def gate_grads_row(dh_next, dH_t, g, c, c_prev, dc, H):
 
 
 @cpu_kernel
-def gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G):
+def gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G, n,
+                    peep):
     """The gate gradients ``G[s, t]`` of step ``t`` for rows ``s0 .. s1 - 1``
     in place of the gates there (zero at padded steps); ``dh0``/``dc0`` hold
-    the running gradients."""
+    the running gradients; ``n`` gate blocks and ``peep`` as
+    :func:`step_rows` reads them from ``b`` and ``peep``."""
     H = dh0.shape[1]
+    plain = n == 4 and peep.shape[0] == 0
     for s in range(s0, s1):
         if t < lengths[s]:
             c_prev = cells[s, t - 1] if t > 0 else c0[s]
-            gate_grads_row(dh0[s], dH_out[s, t], G[s, t], cells[s, t],
-                           c_prev, dc0[s], H)
+            if plain:
+                gate_grads_row(dh0[s], dH_out[s, t], G[s, t], cells[s, t],
+                               c_prev, dc0[s], H)
+            else:
+                gate_grads_row_variant(dh0[s], dH_out[s, t], G[s, t],
+                                       cells[s, t], c_prev, dc0[s], H, n, peep)
         else:
-            zero_row(G[s, t, :4 * H])
+            zero_row(G[s, t, :n * H])
 
 
 @cpu_kernel
@@ -114,9 +129,10 @@ def take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in):
             zero_row(dX[s, t])
 
 
-def gate_width(n_hidden, itemsize):
+def gate_width(n_hidden, itemsize, n_gates=4):
     """Row length of the ``gates`` the backward kernels turn into gate
-    gradients in place (``(B, T, gate_width)``): 4H rounded up to whole
-    vectors, an odd number of them."""
-    return row_length.py_func(padded_width.py_func(4 * n_hidden, itemsize),
-                              itemsize)
+    gradients in place (``(B, T, gate_width)``): ``n_gates * H`` (4H, or 3H
+    with coupled gates) rounded up to whole vectors, an odd number of
+    them."""
+    return row_length.py_func(
+        padded_width.py_func(n_gates * n_hidden, itemsize), itemsize)

@@ -40,13 +40,15 @@ def partial_grads(s0, s1, X, h_prev, G, P, db_p):
     and ``db_p`` the column sums of their ``G``."""
     K = X.shape[2] + h_prev.shape[2]
     G_s = G[s0:s1]
-    _weight_grads_rows(runtime_zero(K), K, X[s0:s1], h_prev[s0:s1], G_s, P)
-    _column_sums(runtime_zero(K), 4 * h_prev.shape[2], G_s, db_p)
+    n_cols = db_p.shape[0]
+    _weight_grads_rows(runtime_zero(K), K, X[s0:s1], h_prev[s0:s1], G_s, P,
+                       n_cols)
+    _column_sums(runtime_zero(K), n_cols, G_s, db_p)
 
 
 @cpu_kernel
 def _sum_partials(j0, j1, P, db_p, dW_ih, dW_hh, db):
-    """Columns ``j0 .. j1 - 1`` (of 4H) of ``dW_ih``, ``dW_hh`` and ``db``
+    """Columns ``j0 .. j1 - 1`` (of 4H, or 3H) of ``dW_ih``, ``dW_hh`` and ``db``
     from the partial sums of the chunks: the chunks added into ``P[0]`` in
     chunk order, then turned around."""
     n_chunks, K = P.shape[0], P.shape[1]
@@ -79,12 +81,12 @@ def sum_all_partials(P, db_p, dW_ih, dW_hh, db):
 
 
 @cpu_kernel
-def partials_buffers(n_chunks, X, h_prev, G):
+def partials_buffers(n_chunks, X, h_prev, G, n_cols):
     """The partial sums' arrays: ``(n_chunks, K, width)`` and
-    ``(n_chunks, 4H)``."""
+    ``(n_chunks, n_cols)`` (``n_cols`` gate columns, 4H or 3H)."""
     K = X.shape[2] + h_prev.shape[2]
     P = np.empty((n_chunks, K, G.shape[2]), X.dtype)
-    db_p = np.empty((n_chunks, 4 * h_prev.shape[2]), X.dtype)
+    db_p = np.empty((n_chunks, n_cols), X.dtype)
     return P, db_p
 
 
@@ -94,7 +96,7 @@ def weight_grads_by_chunks(X, h_prev, G, dW_ih, dW_hh, db):
     :func:`.tile.chunk_rows`), then the chunks added in order."""
     B = X.shape[0]
     n_chunks = n_chunks_for(B, num_threads())
-    P, db_p = partials_buffers(n_chunks, X, h_prev, G)
+    P, db_p = partials_buffers(n_chunks, X, h_prev, G, db.shape[0])
     for c in prange(n_chunks):
         s0, s1 = chunk_rows(c, n_chunks, B)
         partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
@@ -102,13 +104,14 @@ def weight_grads_by_chunks(X, h_prev, G, dW_ih, dW_hh, db):
 
 
 @cpu_kernel
-def _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT):
+def _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT, n_gate_cols):
     """Rows ``k0 .. k1 - 1`` of the weight gradients, transposed:
     ``dW_catT = [X, H_prev]^T @ G`` over all ``B * T`` steps (rows ``k < D``
-    from the inputs, the others from the previous hidden states)."""
+    from the inputs, the others from the previous hidden states), for the
+    first ``n_gate_cols`` columns of ``G``."""
     B, T, D = X.shape
     H = h_prev.shape[2]
-    n_cols = padded_width(4 * H, X.itemsize)
+    n_cols = padded_width(n_gate_cols, X.itemsize)
     G2 = G.reshape(B * T, G.shape[2])
     # [:D] and [:H] make the transposed operands 'A' views (one tile_matmul
     # specialisation for all calls, see _forward_rows)
@@ -138,15 +141,16 @@ def weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db):
     D = X.shape[2]
     H = h_prev.shape[2]
     K = D + H
+    n_cols = db.shape[0]
     dW_catT = np.empty((K, G.shape[2]), X.dtype)
     n_chunks = n_chunks_for(K, num_threads())
     for c in prange(n_chunks):
         k0, k1 = chunk_rows(c, n_chunks, K)
-        _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT)
-        j0, j1 = chunk_rows(c, n_chunks, 4 * H)
+        _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT, n_cols)
+        j0, j1 = chunk_rows(c, n_chunks, n_cols)
         _column_sums(j0, j1, G, db)
-    transpose_into(dW_catT[:D, :4 * H], dW_ih, runtime_zero(D))
-    transpose_into(dW_catT[D:K, :4 * H], dW_hh, runtime_zero(D))
+    transpose_into(dW_catT[:D, :n_cols], dW_ih, runtime_zero(D))
+    transpose_into(dW_catT[D:K, :n_cols], dW_hh, runtime_zero(D))
 
 
 def sums_per_chunk(n_samples, n_inputs, n_hidden, itemsize):

@@ -31,6 +31,7 @@ from ._nonliteral import runtime_zero
 from ._threads import num_threads
 from .lstm import backward_setup, gate_grad_scratch
 from .lstm_cell import gate_grads_rows, step_rows, take_input_grads
+from .lstm_cell_variants import peephole_grads
 from .lstm_weight_grads import weight_grads
 from .rows import copy_row, copy_rows
 from .tile import (
@@ -54,12 +55,12 @@ def _column_chunk(c, n_chunks, n_cols, width):
 
 @cpu_parallel_kernel
 def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
-                      H_out, h_n, c_n, gates, cells, h_prev, rec):
+                      H_out, h_n, c_n, gates, cells, h_prev, rec, peep):
     """Forward pass; arguments as :func:`numlstm.backends.cpu.lstm.lstm_forward`."""
     B, T, D = X.shape
     H = W_hh.shape[1]
     dtype = X.dtype
-    N = padded_width(4 * H, X.itemsize)
+    N = padded_width(b.shape[0], X.itemsize)
     vw = VECTOR_BYTES // X.itemsize
     W_ihT = transpose_padded(W_ih)
     W_hhT = transpose_padded(W_hh)
@@ -96,23 +97,28 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
             step_rows(s0, s1, t, rec_p, b, lengths, H_out, h_n, c_n, gates,
-                       cells, h_prev)
+                      cells, h_prev, peep)
 
 
 def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                        dH_out, dh_n, dc_n,
-                       dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad):
+                       dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
+                       peep, dpeep):
     """BPTT; arguments as :func:`numlstm.backends.cpu.lstm.lstm_backward`:
     the time loop here, then :func:`.lstm.weight_grads`."""
-    G = gate_grad_scratch(dgates, gates, X, W_hh.shape[1])
+    H = W_hh.shape[1]
+    n_gates = W_hh.shape[0] // H
+    G = gate_grad_scratch(dgates, gates, X, H, n_gates)
     _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
-                        dh_n, dc_n, dX, dh0, dc0, G, bool(input_grad))
+                        dh_n, dc_n, dX, dh0, dc0, G, bool(input_grad), peep)
     weight_grads(X, h_prev, G, dW_ih, dW_hh, db)
+    if peep.shape[0] > 0:
+        peephole_grads(G, cells, c0, n_gates, dpeep)
 
 
 @cpu_parallel_kernel
 def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
-                        dh_n, dc_n, dX, dh0, dc0, G, input_grad):
+                        dh_n, dc_n, dX, dh0, dc0, G, input_grad, peep):
     """The time loop of :func:`lstm_backward_wide`: every step's gate
     gradients in place of its gates in ``G``, ``dX`` (if ``input_grad``),
     ``dh0``, ``dc0``."""
@@ -130,10 +136,10 @@ def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
             gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0,
-                             G)
+                            G, W_hh.shape[0] // H, peep)
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh], split over columns
         for c in prange(n_col_chunks):
             j0, j1 = _column_chunk(c, n_col_chunks, NK, 4 * vw)
             tile_matmul(G[:, t], W_cat[:, j0:j1], dxh[:, j0:j1], 0, B, j1 - j0,
-                        4 * H, j1 < j0)
+                        W_cat.shape[0], j1 < j0)
         take_input_grads(runtime_zero(B), B, t, dxh, lengths, dX, dh0, d_in)

@@ -16,11 +16,13 @@ state is carried, and ``H_out``, ``gates`` and ``h_prev`` are 0 there.
 """
 
 import numpy as np
+from numba import cuda
 
 from ._jit import device_limits
 from .gemm import column_sums, gemm
 from .lstm_rows import backward_rows_kernel, forward_rows_kernel
 from .lstm_units import backward_units_kernel, forward_units_kernel
+from .peephole import peephole_grads
 from .plan import ROWS_PER_BLOCK, cooperative_split, recurrent_kernel
 
 
@@ -35,59 +37,72 @@ def _threads(items: int) -> int:
     return min(256, max(32, -(-items // 32) * 32))
 
 
+def _no_peep(peep, dtype):
+    """``peep``, or a zero-length device array for a cell without
+    peepholes: the kernels take an array either way."""
+    return cuda.device_array(0, dtype) if peep is None else peep
+
+
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
-                 H_out, h_n, c_n, gates, cells, h_prev, rec):
+                 H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None):
     """One LSTM layer forward over ragged sequences (see the contract);
     ``rec`` is unused here (the pre-activations go straight into ``gates``).
     """
     B, T, D = X.shape
     H = h_n.shape[1]
-    gemm(X.reshape(B * T, D), W_ih, gates.reshape(B * T, 4 * H), bias=b,
+    G = W_hh.shape[0]
+    gemm(X.reshape(B * T, D), W_ih, gates.reshape(B * T, G), bias=b,
          b_t=True)
     dtype = np.dtype(X.dtype).type
     one, zero = dtype(1), dtype(0)
+    peep = _no_peep(peep, X.dtype)
     if time_loop(H, X.dtype.itemsize) == "rows":
         R = ROWS_PER_BLOCK
         shared = 2 * R * H * X.dtype.itemsize
-        forward_rows_kernel[-(-B // R), _threads(R * 4 * H), 0, shared](
+        forward_rows_kernel[-(-B // R), _threads(R * G), 0, shared](
             W_hh, h0, c0, lengths, H_out, h_n, c_n, gates, cells, h_prev,
-            one, zero)
+            peep, one, zero)
     else:
         blocks, units = cooperative_split(H, device_limits().n_sms)
         forward_units_kernel[blocks, _threads(B * units)](
             W_hh, h0, c0, lengths, H_out, h_n, c_n, gates, cells, h_prev,
-            units, one, zero)
+            peep, units, one, zero)
 
 
-def lstm_gate_grad_width(n_hidden: int, dtype) -> int:
-    """Row length of ``gates``: ``4H`` (the backward needs no padding)."""
-    return 4 * int(n_hidden)
+def lstm_gate_grad_width(n_hidden: int, dtype, n_gates: int = 4) -> int:
+    """Row length of ``gates``: ``n_gates * H`` (the backward needs no
+    padding)."""
+    return int(n_gates) * int(n_hidden)
 
 
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
-                  dgates, input_grad):
+                  dgates, input_grad, peep=None, dpeep=None):
     """BPTT of :func:`lstm_forward` (see the contract): the time loop in one
     launch, then the weight gradients and, when ``input_grad``, ``dX``."""
     B, H = dh_n.shape
     dtype = np.dtype(X.dtype).type
     one, zero = dtype(1), dtype(0)
+    has_peep = peep is not None
+    peep = _no_peep(peep, X.dtype)
     if time_loop(H, X.dtype.itemsize) == "rows":
         R = ROWS_PER_BLOCK
         shared = 2 * R * H * X.dtype.itemsize
         backward_rows_kernel[-(-B // R), _threads(R * H), 0, shared](
             W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n, dh0, dc0,
-            dgates, one, zero)
+            dgates, peep, one, zero)
     else:
         blocks, units = cooperative_split(H, device_limits().n_sms)
         backward_units_kernel[blocks, _threads(B * units)](
             W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n, dh0, dc0,
-            dgates, units, one, zero)
+            dgates, peep, units, one, zero)
     # over every (row, step) in order: G (B T, 4H)
     T, D = X.shape[1], X.shape[2]
-    G = dgates.reshape(B * T, 4 * H)
+    G = dgates.reshape(B * T, W_hh.shape[0])
     gemm(G, X.reshape(B * T, D), dW_ih, a_t=True)
     gemm(G, h_prev.reshape(B * T, H), dW_hh, a_t=True)
     column_sums(G, db)
     if input_grad:
         gemm(G, W_ih, dX.reshape(B * T, D))
+    if has_peep:
+        peephole_grads(dgates, cells, c0, dpeep)

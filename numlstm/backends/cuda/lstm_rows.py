@@ -4,18 +4,18 @@ batch rows for all steps (the ``'rows'`` design of :mod:`.plan`).
 Rows are independent through time, so no grid barrier is needed, only
 ``syncthreads`` between the two phases of a step. Forward: every ``(row,
 gate column)`` adds ``h_{t-1} W_hh^T`` to its pre-activation, then every
-``(row, unit)`` activates its four gates in place and updates ``c_t``,
-``h_t`` and the caches of the backward pass. Backward: every ``(row,
-unit)`` writes its gate gradients, then ``dh_{t-1} = dgates_t W_hh``. ``h``
-and ``c`` (or ``dh`` and ``dc``) of the block's rows live in dynamic shared
-memory.
+``(row, unit)`` activates its gates (four, or three coupled) in place and
+updates ``c_t``, ``h_t`` and the caches of the backward pass. Backward:
+every ``(row, unit)`` writes its gate gradients, then ``dh_{t-1} = dgates_t
+W_hh``. ``h`` and ``c`` (or ``dh`` and ``dc``) of the block's rows live in
+dynamic shared memory.
 """
 
 from numba import cuda
 
 from ._jit import cuda_kernel, device_function
 from .plan import ROWS_PER_BLOCK
-from .recurrence import activate, dh_prev, gate_grads, zero_gates
+from .recurrence import activate, dh_prev, gate_grads, gate_offsets, zero_gates
 
 
 @device_function
@@ -45,10 +45,13 @@ def _store(state, a, b, row0, tid, n_threads):
 
 @cuda_kernel
 def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
-                        cells, h_prev, one, zero):
+                        cells, h_prev, peep, one, zero):
     """The time loop; ``gates`` comes in holding ``b + x_t W_ih^T``."""
     B, T, _ = gates.shape
+    G = W_hh.shape[0]
     H = h_n.shape[1]
+    n = G // H
+    gi, oi = gate_offsets(n, H)
     R = ROWS_PER_BLOCK
     row0 = cuda.blockIdx.x * R
     tid = cuda.threadIdx.x
@@ -58,9 +61,9 @@ def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
     _load(state, h0, c0, row0, tid, n_threads)
     cuda.syncthreads()
     for t in range(T):
-        for k in range(tid, R * 4 * H, n_threads):
-            r = k // (4 * H)
-            j = k % (4 * H)
+        for k in range(tid, R * G, n_threads):
+            r = k // G
+            j = k % G
             s = row0 + r
             if s < B and t < lengths[s]:
                 acc = gates[s, t, j]
@@ -75,16 +78,16 @@ def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
             if s < B:
                 if t < lengths[s]:
                     h_prev[s, t, u] = state[k]
-                    c, h = activate(gates, s, t, u, H, gates[s, t, u],
-                                    gates[s, t, H + u], gates[s, t, 2 * H + u],
-                                    gates[s, t, 3 * H + u], state[R * H + k],
-                                    one)
+                    c, h = activate(gates, s, t, u, H, n, gates[s, t, u],
+                                    gates[s, t, H + u], gates[s, t, gi + u],
+                                    gates[s, t, oi + u], state[R * H + k],
+                                    peep, one, zero)
                     cells[s, t, u] = c
                     H_out[s, t, u] = h
                     state[k] = h
                     state[R * H + k] = c
                 else:
-                    zero_gates(gates, s, t, u, H, zero)
+                    zero_gates(gates, s, t, u, H, n, zero)
                     cells[s, t, u] = state[R * H + k]
                     h_prev[s, t, u] = zero
                     H_out[s, t, u] = zero
@@ -94,12 +97,14 @@ def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
 
 @cuda_kernel
 def backward_rows_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
-                         dh0, dc0, dgates, one, zero):
+                         dh0, dc0, dgates, peep, one, zero):
     """BPTT through the time loop: the gate gradients of every step into
-    ``dgates`` (which may be ``gates``: each thread reads its unit's four
+    ``dgates`` (which may be ``gates``: each thread reads its unit's
     gates before writing their gradients), and ``dh0``, ``dc0``."""
     B, T, _ = gates.shape
+    G = W_hh.shape[0]
     H = dh_n.shape[1]
+    n = G // H
     R = ROWS_PER_BLOCK
     row0 = cuda.blockIdx.x * R
     tid = cuda.threadIdx.x
@@ -116,10 +121,11 @@ def backward_rows_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
             if s < B:
                 if t < lengths[s]:
                     state[R * H + k] = gate_grads(
-                        gates, cells, c0, dgates, s, t, u, H,
-                        state[k] + dH_out[s, t, u], state[R * H + k], one)
+                        gates, cells, c0, dgates, s, t, u, H, n,
+                        state[k] + dH_out[s, t, u], state[R * H + k], peep,
+                        one, zero)
                 else:
-                    zero_gates(dgates, s, t, u, H, zero)
+                    zero_gates(dgates, s, t, u, H, n, zero)
         cuda.syncthreads()
         # dh_{t-1} = dgates_t @ W_hh on the live rows (padding carries dh)
         for k in range(tid, R * H, n_threads):

@@ -3,11 +3,11 @@ barrier per step (the ``'cooperative'`` design of :mod:`.plan`).
 
 Block ``g`` owns the hidden units ``u0 = g * units`` up to ``u0 + units``
 of every batch row, and each thread one ``(row, unit)`` item at a time, for
-all steps. Forward, an item sums its four gates' recurrent products over
+all steps. Forward, an item sums its gates' recurrent products over
 ``h_{t-1}`` of all units, which other blocks wrote in the step before, then
 runs its gate math; the barrier then publishes ``h_t``. Backward, an item
 sums its ``dh`` over the gate gradients of all units of the step after,
-then writes its four gate gradients; the barrier publishes them. So only
+then writes its gate gradients; the barrier publishes them. So only
 ``H_out`` and ``dgates`` cross blocks, both arrays of the contract, and no
 scratch buffer is needed:
 
@@ -27,15 +27,18 @@ kernels run as one block, and their multi-block path is tested on a GPU
 from numba import cuda
 
 from ._jit import cuda_kernel
-from .recurrence import activate, dh_prev, gate_grads, zero_gates
+from .recurrence import activate, dh_prev, gate_grads, gate_offsets, zero_gates
 
 
 @cuda_kernel
 def forward_units_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
-                         cells, h_prev, units, one, zero):
+                         cells, h_prev, peep, units, one, zero):
     """The time loop; ``gates`` comes in holding ``b + x_t W_ih^T``."""
     B, T, _ = gates.shape
+    G = W_hh.shape[0]
     H = h_n.shape[1]
+    n = G // H
+    gi, oi = gate_offsets(n, H)
     u0 = cuda.blockIdx.x * units
     n_own = min(units, H - u0)
     grid = cuda.cg.this_grid()
@@ -46,22 +49,23 @@ def forward_units_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
             c_last = cells[s, t - 1, u] if t > 0 else c0[s, u]
             if t < lengths[s]:
                 a_i = gates[s, t, u]
-                a_f = gates[s, t, H + u]
-                a_g = gates[s, t, 2 * H + u]
-                a_o = gates[s, t, 3 * H + u]
+                a_f = gates[s, t, H + u] if n == 4 else zero
+                a_g = gates[s, t, gi + u]
+                a_o = gates[s, t, oi + u]
                 for q in range(H):
                     h_q = H_out[s, t - 1, q] if t > 0 else h0[s, q]
                     a_i += h_q * W_hh[u, q]
-                    a_f += h_q * W_hh[H + u, q]
-                    a_g += h_q * W_hh[2 * H + u, q]
-                    a_o += h_q * W_hh[3 * H + u, q]
+                    if n == 4:
+                        a_f += h_q * W_hh[H + u, q]
+                    a_g += h_q * W_hh[gi + u, q]
+                    a_o += h_q * W_hh[oi + u, q]
                 h_prev[s, t, u] = H_out[s, t - 1, u] if t > 0 else h0[s, u]
-                c, h = activate(gates, s, t, u, H, a_i, a_f, a_g, a_o, c_last,
-                                one)
+                c, h = activate(gates, s, t, u, H, n, a_i, a_f, a_g, a_o,
+                                c_last, peep, one, zero)
                 cells[s, t, u] = c
                 H_out[s, t, u] = h
             else:
-                zero_gates(gates, s, t, u, H, zero)
+                zero_gates(gates, s, t, u, H, n, zero)
                 cells[s, t, u] = c_last
                 h_prev[s, t, u] = zero
                 H_out[s, t, u] = zero
@@ -76,13 +80,15 @@ def forward_units_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
 
 @cuda_kernel
 def backward_units_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n,
-                          dc_n, dh0, dc0, dgates, units, one, zero):
+                          dc_n, dh0, dc0, dgates, peep, units, one, zero):
     """BPTT through the time loop: the gate gradients of every step into
-    ``dgates`` (which may be ``gates``: an item reads its own four gates
+    ``dgates`` (which may be ``gates``: an item reads its own gates
     before writing their gradients, and other items read only the gradients
     of the step after), and ``dh0``, ``dc0``."""
     B, T, _ = gates.shape
+    G = W_hh.shape[0]
     H = dh_n.shape[1]
+    n = G // H
     u0 = cuda.blockIdx.x * units
     n_own = min(units, H - u0)
     grid = cuda.cg.this_grid()
@@ -98,9 +104,10 @@ def backward_units_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n,
                 else:
                     dh = dh_prev(dgates, W_hh, s, t + 1, u, zero)
                 dc0[s, u] = gate_grads(gates, cells, c0, dgates, s, t, u, H,
-                                       dh + dH_out[s, t, u], dc0[s, u], one)
+                                       n, dh + dH_out[s, t, u], dc0[s, u],
+                                       peep, one, zero)
             else:
-                zero_gates(dgates, s, t, u, H, zero)
+                zero_gates(dgates, s, t, u, H, n, zero)
         grid.sync()
     for k in range(cuda.threadIdx.x, B * n_own, cuda.blockDim.x):
         s = k // n_own

@@ -1,0 +1,206 @@
+"""The peephole and coupled-gate (CIFG) cells of the LSTM kernels against the
+NumPy oracle, finite differences and, for peepholes, onnxruntime's ONNX
+``LSTM`` operator.
+
+Every test takes the ``backend`` fixture (each available backend), and the
+CPU's two thread splits where they differ; the CUDA kernels' variants are
+tested on the simulator in ``tests/cuda``.
+"""
+
+import numpy as np
+import pytest
+from helpers import (
+    DTYPES,
+    LSTM_GRADS,
+    LSTM_INPUTS,
+    assert_close,
+    central_fd,
+    host,
+    lstm_backward,
+    lstm_forward,
+    lstm_forward_backward,
+    lstm_scalar_loss,
+    make_lstm_case,
+    make_lstm_seeds,
+    reference_lstm,
+    tol_for,
+)
+from test_lstm_kernels import CPU_SPLITS
+
+#: (coupled, peephole) of each variant
+CELLS = {"peephole": (False, True), "coupled": (True, False),
+         "coupled-peephole": (True, True)}
+SHAPES = [(1, 1, 1, 1, None), (2, 5, 1, 3, [5, 1]), (4, 6, 3, 5, "ragged"),
+          (5, 7, 4, 8, [7, 1, 3, 7, 2])]
+SHAPE_IDS = [f"B{b}T{t}D{d}H{h}" for b, t, d, h, _ in SHAPES]
+FWD_OUT = ("H_out", "h_n", "c_n")
+
+
+def _case(seed, shape, dtype, cell, **kw):
+    B, T, D, H, lengths = shape
+    coupled, peephole = CELLS[cell]
+    rng = np.random.default_rng(seed)
+    case = make_lstm_case(rng, B, T, D, H, dtype, lengths=lengths,
+                          coupled=coupled, peephole=peephole, **kw)
+    return case, make_lstm_seeds(rng, case)
+
+
+def _grad_names(case):
+    return LSTM_GRADS + (("dpeep",) if "peep" in case else ())
+
+
+@pytest.fixture(params=["backend", *CPU_SPLITS])
+def any_backend(request, backend):
+    """Each available backend, and the CPU with each thread split forced."""
+    return backend if request.param == "backend" else CPU_SPLITS[request.param]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_matches_the_reference(shape, dtype, cell, any_backend):
+    case, seeds = _case(1, shape, dtype, cell)
+    fwd, grads = lstm_forward_backward(case, seeds, any_backend)
+    want_f, want_g = reference_lstm(case, seeds)
+    for name in FWD_OUT:
+        assert fwd[name].dtype == dtype
+        assert_close(fwd[name], want_f[name], tol_for(dtype), name)
+    for name in _grad_names(case):
+        assert grads[name].dtype == dtype
+        assert_close(grads[name], want_g[name], tol_for(dtype), name)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_gate_gradients_in_place_of_the_gates(cell, backend):
+    """``dgates`` passed as ``gates`` (rows as wide as the backend asks for
+    3H gates): the same gradients as into a separate scratch."""
+    case, seeds = _case(2, SHAPES[2], np.float64, cell)
+    H, G = case["W_hh"].shape[1], case["W_hh"].shape[0]
+    width = backend.lstm_gate_grad_width(H, np.float64, G // H)
+    assert width >= G
+    apart = host(backend, lstm_backward(case, lstm_forward(case, backend),
+                                        seeds, backend))
+    fwd = lstm_forward(case, backend, gate_width=width)
+    together = host(backend, lstm_backward(case, fwd, seeds, backend,
+                                           dgates=fwd["gates"]))
+    for name in _grad_names(case):
+        np.testing.assert_array_equal(together[name], apart[name], err_msg=name)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("lengths", [[3, 3], [3, 1]], ids=["full", "ragged"])
+def test_gradients_match_finite_differences(lengths, cell, backend):
+    case, seeds = _case(3, (2, 3, 2, 3, lengths), np.float64, cell)
+    _, grads = lstm_forward_backward(case, seeds, backend)
+    inputs = LSTM_INPUTS + (("peep",) if "peep" in case else ())
+    fd = central_fd(lambda: lstm_scalar_loss(case, seeds, backend),
+                    {k: case[k] for k in inputs}, eps=1e-6)
+    for k, gname in zip(inputs, _grad_names(case), strict=True):
+        assert np.abs(fd[k]).max() > 0.0, k
+        assert_close(grads[gname], fd[k], 1e-6, gname)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rows_and_wide_kernels_agree_bit_for_bit(dtype, cell):
+    case, seeds = _case(4, (9, 5, 3, 70, "ragged"), dtype, cell)
+    rows, wide = CPU_SPLITS["cpu-rows"], CPU_SPLITS["cpu-wide"]
+    fwd_r, fwd_w = lstm_forward(case, rows), lstm_forward(case, wide)
+    grads_r = lstm_backward(case, fwd_r, seeds, rows)
+    grads_w = lstm_backward(case, fwd_w, seeds, wide)
+    for name in FWD_OUT + ("cells", "h_prev"):
+        np.testing.assert_array_equal(fwd_w[name], fwd_r[name], err_msg=name)
+    for name in _grad_names(case):
+        np.testing.assert_array_equal(grads_w[name], grads_r[name], err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_zero_peepholes_are_the_plain_cell(dtype, backend):
+    """Peephole weights of 0 give the plain cell's results, to rounding
+    (the variant cell's loops are compiled apart, and LLVM may contract or
+    vectorise them otherwise)."""
+    case, seeds = _case(5, SHAPES[3], dtype, "peephole")
+    case["peep"][:] = 0
+    plain = {k: v for k, v in case.items() if k != "peep"}
+    fwd_p, grads_p = lstm_forward_backward(case, seeds, backend)
+    fwd, grads = lstm_forward_backward(plain, seeds, backend)
+    tol = 1e-14 if dtype == np.float64 else 1e-6
+    for name in FWD_OUT:
+        assert_close(fwd_p[name], fwd[name], tol, name)
+    for name in LSTM_GRADS:
+        assert_close(grads_p[name], grads[name], tol, name)
+
+
+def test_coupled_gates_are_a_tied_forget_gate(backend):
+    """A CIFG cell is the plain cell whose forget gate has the input gate's
+    weights negated (``sigmoid(-a) = 1 - sigmoid(a)``)."""
+    case, _ = _case(6, SHAPES[2], np.float64, "coupled")
+    H = case["W_hh"].shape[1]
+    plain = dict(case)
+    for k in ("W_ih", "W_hh", "b"):
+        w = case[k]
+        plain[k] = np.ascontiguousarray(np.concatenate([w[:H], -w[:H], w[H:]]))
+    got = host(backend, lstm_forward(case, backend))
+    want = host(backend, lstm_forward(plain, backend))
+    for name in FWD_OUT:
+        assert_close(got[name], want[name], 1e-12, name)
+
+
+# ----------------------------------------------------------- ONNX's LSTM
+
+def _onnx_lstm(case):
+    """The ONNX ``LSTM`` operator (gate order i, o, f, c; peepholes ``P`` in
+    the order i, o, f) on ``case``, run by onnxruntime in float32 (the type
+    its LSTM kernel implements)."""
+    onnx = pytest.importorskip("onnx", reason="onnx is in the test extras")
+    ort = pytest.importorskip("onnxruntime",
+                              reason="onnxruntime is in the test extras")
+    from onnx import TensorProto, helper
+
+    X, W_ih, W_hh, b = (case[k].astype(np.float32)
+                        for k in ("X", "W_ih", "W_hh", "b"))
+    B, T, D = X.shape
+    H = W_hh.shape[1]
+
+    def onnx_order(w):  # i, f, g, o -> i, o, f, c
+        i, f, g, o = np.split(w, 4)
+        return np.concatenate([i, o, f, g])
+
+    p_i, p_f, p_o = np.split(case["peep"].astype(np.float32), 3)
+    feeds = {
+        "X": np.ascontiguousarray(X.transpose(1, 0, 2)),  # (T, B, D)
+        "W": onnx_order(W_ih)[None],
+        "R": onnx_order(W_hh)[None],
+        "B": np.concatenate([onnx_order(b), np.zeros(4 * H, np.float32)])[None],
+        "sequence_lens": case["lengths"].astype(np.int32),
+        "initial_h": case["h0"].astype(np.float32)[None],
+        "initial_c": case["c0"].astype(np.float32)[None],
+        "P": np.concatenate([p_i, p_o, p_f])[None],
+    }
+    inputs = [helper.make_tensor_value_info(
+        k, TensorProto.INT32 if k == "sequence_lens" else TensorProto.FLOAT,
+        v.shape) for k, v in feeds.items()]
+    node = helper.make_node("LSTM", list(feeds), ["Y", "Y_h", "Y_c"],
+                            hidden_size=H)
+    outputs = [helper.make_tensor_value_info(k, TensorProto.FLOAT, shape)
+               for k, shape in (("Y", (T, 1, B, H)), ("Y_h", (1, B, H)),
+                                ("Y_c", (1, B, H)))]
+    model = helper.make_model(
+        helper.make_graph([node], "lstm", inputs, outputs),
+        opset_imports=[helper.make_opsetid("", 14)])
+    onnx.checker.check_model(model)
+    session = ort.InferenceSession(model.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    Y, Y_h, Y_c = session.run(None, feeds)
+    return {"H_out": Y[:, 0].transpose(1, 0, 2), "h_n": Y_h[0], "c_n": Y_c[0]}
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_peepholes_match_onnxruntime(shape, backend):
+    """The peephole cell is ONNX's: the same outputs as onnxruntime's LSTM,
+    ragged batches (``sequence_lens``) and initial state included."""
+    case, _ = _case(7, shape, np.float32, "peephole")
+    want = _onnx_lstm(case)
+    got = host(backend, lstm_forward(case, backend))
+    for name in FWD_OUT:
+        assert_close(got[name], want[name], 1e-5, name)
