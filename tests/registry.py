@@ -414,6 +414,14 @@ def fd_gradient(fun, theta, eps=1e-6):
     return g
 
 
+def same(a, b):
+    """Equal arrays, or equal lists of arrays (ragged outputs)."""
+    if isinstance(a, list) or isinstance(b, list):
+        return len(a) == len(b) and all(np.array_equal(u, v)
+                                        for u, v in zip(a, b, strict=True))
+    return np.array_equal(a, b)
+
+
 def fd_check(fun, theta0, seed=0):
     """The analytic gradient of ``fun`` at a perturbed point vs central FD."""
     theta = theta0 + np.random.default_rng(seed).normal(scale=0.3,

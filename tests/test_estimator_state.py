@@ -34,6 +34,7 @@ from registry import (
     output,
     per_step,
     predict,
+    same,
     sample,
     select,
     size,
@@ -60,14 +61,6 @@ ALL = select()
 def batch(model, **kw):
     """A ragged batch for ``model`` (a generative model: strings)."""
     return sample(model, "text" if is_generative(model) else "ragged", **kw)
-
-
-def same(a, b):
-    """Equal arrays, or equal lists of arrays (ragged outputs)."""
-    if isinstance(a, list) or isinstance(b, list):
-        return len(a) == len(b) and all(np.array_equal(u, v)
-                                        for u, v in zip(a, b, strict=True))
-    return np.array_equal(a, b)
 
 
 def fitted_attributes(model):

@@ -41,3 +41,31 @@ class LSTMLayer:
     def time_forward_backward(self, config, dtype):
         self.layer.forward(self.X, self.lengths, training=True)
         self.layer.backward(self.dY)
+
+
+class LSTMCellVariants:
+    """One training step of the layer with each cell variant (float32):
+    each must stay within 1.3 times the plain cell's."""
+
+    params = (["small", "medium"],
+              ["plain", "peephole", "coupled", "coupled+peephole"])
+    param_names = ["config", "cell"]
+    timeout = 300.0
+    CELLS = {"plain": {}, "peephole": dict(peephole=True),
+             "coupled": dict(coupled_gates=True),
+             "coupled+peephole": dict(peephole=True, coupled_gates=True)}
+
+    def setup(self, config, cell):
+        B, T, D, H = CONFIGS[config]
+        rng = np.random.default_rng(0)
+        net = Sequential([LSTM(D, H, return_sequences=True, **self.CELLS[cell])],
+                         dtype="float32", backend=resolve("cpu"), random_state=0)
+        self.layer = net.layers[0]
+        self.X = rng.standard_normal((B, T, D)).astype("float32")
+        self.lengths = np.full(B, T, dtype=np.int64)
+        self.dY = rng.standard_normal((B, T, H)).astype("float32")
+        self.time_forward_backward(config, cell)  # compile, allocate once
+
+    def time_forward_backward(self, config, cell):
+        self.layer.forward(self.X, self.lengths, training=True)
+        self.layer.backward(self.dY)

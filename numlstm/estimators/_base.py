@@ -31,6 +31,7 @@ from ..nn import (
 from ._changes import ParameterChangesMixin
 from ._lbfgs import LBFGSMixin
 from ._params import (
+    Boolean,
     FiniteReal,
     LayerSizes,
     OneOf,
@@ -56,10 +57,15 @@ TRAINING_PARAMETERS = (
     "clip_norm", "dropout", "random_state", "verbose", "warm_start",
     "backend", "dtype")
 
+#: the cell-variant parameters every estimator shares (architecture: a
+#: fitted model refuses to change them, :mod:`._changes`)
+CELL_PARAMETERS = ("peephole", "coupled_gates")
+
 
 def training_parameters(values: dict) -> dict:
     """The shared parameters out of a subclass ``__init__``'s ``locals()``."""
-    return {name: values[name] for name in TRAINING_PARAMETERS}
+    return {name: values[name] for name in TRAINING_PARAMETERS
+            + CELL_PARAMETERS}
 
 
 class UnitsOrLayerSizes:
@@ -112,6 +118,8 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
         "clip_norm": [None, FiniteReal(0, closed="neither")],
         "dropout": [FiniteReal(0, 1)],
         "dtype": [OneOf(("float32", "float64"))],
+        "peephole": [Boolean()],
+        "coupled_gates": [Boolean()],
     }
     #: parameters that others override, left unchecked
     _overridden_parameters = ()
@@ -123,7 +131,9 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, clip_norm=5.0, dropout=0.0, random_state=None,
                  verbose=False, warm_start=False, backend="auto",
-                 dtype="float32"):
+                 dtype="float32", peephole=False, coupled_gates=False):
+        self.peephole = peephole
+        self.coupled_gates = coupled_gates
         self.solver = solver
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
@@ -168,12 +178,19 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
             n_inputs=n_inputs, n_outputs=n_outputs, dropout=float(self.dropout),
             dtype=self.dtype,
             hidden_sizes=tuple(int(h) for h in self._hidden_sizes()),
-            return_sequences=bool(self.return_sequences))
+            return_sequences=bool(self.return_sequences),
+            **self._cell_parameters())
+
+    def _cell_parameters(self) -> dict:
+        """The cell-variant fields of the network spec."""
+        return {"peephole": bool(self.peephole),
+                "coupled_gates": bool(self.coupled_gates)}
 
     def _recurrent_layer(self, spec: RecurrentSpec, width: int, size: int,
                          return_sequences: bool):
         """One recurrent layer of the stack (an :class:`LSTM` here)."""
-        return LSTM(width, size, return_sequences=return_sequences)
+        return LSTM(width, size, return_sequences=return_sequences,
+                    **spec.cell_options())
 
     def _make_network(self, spec: RecurrentSpec, backend, seed) -> Sequential:
         """The network of ``spec``: the recurrent head on the raw input."""

@@ -12,7 +12,8 @@ def estimator_doc(summary: str, architecture: str, example: str,
     return (summary + "\n    Parameters\n    ----------\n" + architecture
             + (RETURN_SEQUENCES if return_sequences else "")
             + (TBPTT_STEPS if tbptt else "")
-            + TRAINING_PARAMETERS + attributes + weights + example)
+            + TRAINING_PARAMETERS + attributes
+            + (weights or "\n    Notes\n    -----") + CELL_WEIGHTS + example)
 
 
 CLASSES_DOC = """    out_activation_ : str
@@ -33,6 +34,13 @@ TBPTT_STEPS = """    tbptt_steps : int or None, default=None
         (the gradient stops at the chunk's start). Training memory then
         grows with ``tbptt_steps``, not with the sequences' length. None:
         whole sequences.
+"""
+
+CELL_WEIGHTS = """
+    With ``coupled_gates=True`` each LSTM layer's ``W_ih``, ``W_hh`` and
+    ``b`` have 3H rows, gate blocks i, g, o (the forget gate is ``1 - i``).
+    With ``peephole=True`` each has ``w_peep`` too: ``(3H,)`` in the order
+    i, f, o, or ``(2H,)``, i and o, with coupled gates.
 """
 
 TRAINING_PARAMETERS = """\
@@ -75,6 +83,14 @@ TRAINING_PARAMETERS = """\
         Continue from the current weights on the next ``fit``.
     backend : {'auto', 'cpu'}, default='auto'
     dtype : {'float32', 'float64'}, default='float32'
+    peephole : bool, default=False
+        Peephole connections in every LSTM layer (Gers & Schmidhuber 2000):
+        the input and forget gates also see the previous cell state, the
+        output gate the new one, each through a diagonal weight.
+    coupled_gates : bool, default=False
+        Coupled input and forget gates in every LSTM layer (CIFG, Greff et
+        al. 2017): the forget gate is one minus the input gate, a quarter
+        fewer recurrent weights and products. Combines with ``peephole``.
 
 """
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 
 def as_sizes(value) -> tuple:
     """An int or a sequence of ints as a tuple of layer sizes."""
@@ -36,6 +38,16 @@ class PositiveInt:
 
     def __str__(self) -> str:
         return "a positive integer"
+
+
+class Boolean:
+    """True or False (NumPy's booleans too, not 0 and 1)."""
+
+    def is_satisfied_by(self, value) -> bool:
+        return isinstance(value, (bool, np.bool_))
+
+    def __str__(self) -> str:
+        return "a bool"
 
 
 class LayerSizes:

@@ -35,6 +35,18 @@ class NetworkSpec:
     n_outputs: int
     dropout: float = _spec_field(training=True)
     dtype: str
+    # the cell variant of every LSTM layer; keyword-only with defaults, so
+    # that estimators pickled before them rebuild as the plain cell
+    peephole: bool = field(default=False, kw_only=True,
+                           metadata={"parameter": "peephole",
+                                     "training": False})
+    coupled_gates: bool = field(default=False, kw_only=True,
+                                metadata={"parameter": "coupled_gates",
+                                          "training": False})
+
+    def cell_options(self) -> dict:
+        """The LSTM layers' cell keywords (:class:`numlstm.nn.LSTM`)."""
+        return {"peephole": self.peephole, "coupled_gates": self.coupled_gates}
 
     @classmethod
     def extending(cls, spec: NetworkSpec, **values) -> NetworkSpec:
@@ -95,6 +107,7 @@ def as_spec(spec) -> NetworkSpec:
     if isinstance(spec, NetworkSpec):
         return spec
     for cls in _SPEC_CLASSES:
-        if set(spec) == {f.name for f in fields(cls)}:
+        required = {f.name for f in fields(cls) if not f.kw_only}
+        if required <= set(spec) <= {f.name for f in fields(cls)}:
             return cls(**spec)
     raise ValueError(f"no network spec has the keys {sorted(spec)}")

@@ -72,7 +72,8 @@ class _EncoderDecoderLSTM(BaseLSTMEstimator):
                  alpha=0.0, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, clip_norm=5.0, dropout=0.0,
                  random_state=None, verbose=False, warm_start=False,
-                 backend="auto", dtype="float32"):
+                 backend="auto", dtype="float32", peephole=False,
+                 coupled_gates=False):
         super().__init__(**training_parameters(locals()))
         self.encoder_units = encoder_units
         self.decoder_units = decoder_units
@@ -130,7 +131,8 @@ class _EncoderDecoderLSTM(BaseLSTMEstimator):
             decoder_size=int(self.decoder_units),
             n_steps_out=int(self.n_steps_out_), decoder=self.decoder,
             feedback="values" if classes is None else "classes",
-            n_classes=0 if classes is None else len(classes))
+            n_classes=0 if classes is None else len(classes),
+            **self._cell_parameters())
 
     def _make_network(self, spec, backend, seed):
         return EncoderDecoder(
@@ -138,7 +140,7 @@ class _EncoderDecoderLSTM(BaseLSTMEstimator):
             spec.n_outputs, spec.n_steps_out, decoder=spec.decoder,
             feedback=spec.feedback, n_classes=spec.n_classes,
             dropout=spec.dropout, dtype=spec.dtype, backend=backend,
-            random_state=seed)
+            random_state=seed, cell=spec.cell_options())
 
 
 class EncoderDecoderLSTMRegressor(LSTMRegressorMixin, _EncoderDecoderLSTM):

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..nn import MeanSquaredError, SoftmaxCrossEntropy
 from ..nn.training import sequence_weights
 from ._base import BaseLSTMEstimator, training_parameters
-from ._docs import TRAINING_PARAMETERS
+from ._docs import CELL_WEIGHTS, TRAINING_PARAMETERS
 from ._params import LayerSizes, PositiveInt, as_sizes
 from ._validation import Sequences, check_fit_sample_weight
 
@@ -108,7 +108,7 @@ class GenerativeLSTM(BaseLSTMEstimator):
     discrete model is the one-hot previous token plus a start symbol (index
     ``n_tokens_``); of a continuous model the previous step plus a start
     flag.
-
+""" + CELL_WEIGHTS + """
     Examples
     --------
     >>> from numlstm import GenerativeLSTM
@@ -128,7 +128,8 @@ class GenerativeLSTM(BaseLSTMEstimator):
                  alpha=0.0, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, clip_norm=5.0, dropout=0.0,
                  random_state=None, verbose=False, warm_start=False,
-                 backend="auto", dtype="float32"):
+                 backend="auto", dtype="float32", peephole=False,
+                 coupled_gates=False):
         super().__init__(**training_parameters(locals()))
         self.hidden_layer_sizes = hidden_layer_sizes
         self.sequence_length = sequence_length

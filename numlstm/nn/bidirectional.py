@@ -23,6 +23,9 @@ class BidirectionalLSTM(Layer):
         ``concat`` gives ``2 * hidden_size`` features, the others
         ``hidden_size``.
     return_sequences : bool
+    **cell
+        The cell variant of both directions (``peephole``,
+        ``coupled_gates``: keywords of :class:`LSTM`).
 
     Weights: ``forward.W_ih``, ``forward.W_hh``, ``forward.b`` and the same
     under ``backward.``, each as :class:`LSTM`'s.
@@ -44,7 +47,7 @@ class BidirectionalLSTM(Layer):
 
     def __init__(self, input_size: int, hidden_size: int,
                  merge_mode: str = "concat",
-                 return_sequences: bool = False) -> None:
+                 return_sequences: bool = False, **cell) -> None:
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got "
                              f"{merge_mode!r}")
@@ -53,8 +56,9 @@ class BidirectionalLSTM(Layer):
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)
         self.output_size = (2 if merge_mode == "concat" else 1) * self.hidden_size
-        self.directions = {"forward": LSTM(input_size, hidden_size, True),
-                           "backward": LSTM(input_size, hidden_size, True)}
+        self.directions = {"forward": LSTM(input_size, hidden_size, True, **cell),
+                           "backward": LSTM(input_size, hidden_size, True,
+                                            **cell)}
 
     def param_shapes(self) -> dict:
         return {f"{d}.{name}": shape for d, lstm in self.directions.items()

@@ -66,9 +66,19 @@ class LSTM(Layer):
     return_sequences : bool
         True: output every step's hidden state ``(B, T, H)``; False: the
         state after each sequence's last real step ``(B, H)``.
+    peephole : bool
+        Peephole connections (Gers & Schmidhuber 2000): gates i and f see
+        ``c_{t-1}``, gate o sees ``c_t``, each through a diagonal weight.
+    coupled_gates : bool
+        Coupled input and forget gates (CIFG, Greff et al. 2017): ``f = 1 -
+        i``, three gate blocks i, g, o.
 
     Weights: ``W_ih (4H, D)`` Glorot-uniform, ``W_hh (4H, H)`` orthogonal,
-    ``b (4H,)`` zero except the forget-gate block, which is 1.
+    ``b (4H,)`` zero except the forget-gate block, which is 1. With coupled
+    gates each has 3H rows (blocks i, g, o) and the input gate's bias is
+    -1 instead (so ``f`` starts near ``sigmoid(1)`` as well). With
+    peepholes, ``w_peep (3H,)`` in the order i, f, o (``(2H,)``, i and o,
+    with coupled gates), zero at first.
 
     Examples
     --------
@@ -84,28 +94,43 @@ class LSTM(Layer):
     always_indexed = True
 
     def __init__(self, input_size: int, hidden_size: int,
-                 return_sequences: bool = False) -> None:
+                 return_sequences: bool = False, peephole: bool = False,
+                 coupled_gates: bool = False) -> None:
         self.input_size = int(input_size)
         self.hidden_size = self.output_size = int(hidden_size)
         self.return_sequences = bool(return_sequences)
+        self.peephole = bool(peephole)
+        self.coupled_gates = bool(coupled_gates)
+        self.n_gates = 3 if self.coupled_gates else 4
         self._shape = None
 
     def param_shapes(self) -> dict:
         D, H = self.input_size, self.hidden_size
-        return {"W_ih": (4 * H, D), "W_hh": (4 * H, H), "b": (4 * H,)}
+        G = self.n_gates * H
+        shapes = {"W_ih": (G, D), "W_hh": (G, H), "b": (G,)}
+        if self.peephole:
+            shapes["w_peep"] = (G - H,)
+        return shapes
 
     def bind(self, backend, weights: dict, grads: dict) -> None:
         super().bind(backend, weights, grads)
         # asked now, when the network is built, so that a backend refuses a
         # layer it cannot run before any kernel does (see the contract)
-        backend.lstm_gate_grad_width(self.hidden_size, weights["W_ih"].dtype)
+        backend.lstm_gate_grad_width(self.hidden_size, weights["W_ih"].dtype,
+                                     self.n_gates)
 
     def initialize(self, rng, weights):
         D, H = self.input_size, self.hidden_size
-        weights["W_ih"][...] = glorot_uniform(rng, 4 * H, D)
-        weights["W_hh"][...] = orthogonal(rng, 4 * H, H, weights["W_hh"].dtype)
+        G = self.n_gates * H
+        weights["W_ih"][...] = glorot_uniform(rng, G, D)
+        weights["W_hh"][...] = orthogonal(rng, G, H, weights["W_hh"].dtype)
         weights["b"][...] = 0.0
-        weights["b"][H:2 * H] = 1.0
+        if self.coupled_gates:
+            weights["b"][:H] = -1.0
+        else:
+            weights["b"][H:2 * H] = 1.0
+        if self.peephole:
+            weights["w_peep"][...] = 0.0
 
     def _workspace(self, B, T, dtype):
         """(Re)allocate the buffers for a batch shape; reused across calls."""
@@ -118,10 +143,11 @@ class LSTM(Layer):
         # the backward turns the gates into their gradients in place (no
         # second array of this, the largest, size), in rows as wide as the
         # backend wants them
-        self.gates = be.empty((B, T, be.lstm_gate_grad_width(H, dtype)), dtype)
+        width = be.lstm_gate_grad_width(H, dtype, self.n_gates)
+        self.gates = be.empty((B, T, width), dtype)
         self.cells = be.empty((B, T, H), dtype)
         self.h_prev = be.empty((B, T, H), dtype)
-        self.rec = be.empty((B, 4 * H), dtype)
+        self.rec = be.empty((B, self.n_gates * H), dtype)
         self.dX = be.empty((B, T, D), dtype)
         self.dh0 = be.empty((B, H), dtype)
         self.dc0 = be.empty((B, H), dtype)
@@ -149,7 +175,8 @@ class LSTM(Layer):
         w = self.weights
         self.backend.lstm_forward(X, w["W_ih"], w["W_hh"], w["b"], h0, self.c0,
                                   lengths, self.H_out, self.h_n, self.c_n,
-                                  self.gates, self.cells, self.h_prev, self.rec)
+                                  self.gates, self.cells, self.h_prev, self.rec,
+                                  peep=w.get("w_peep"))
         return self.H_out if self.return_sequences else self.h_n
 
     def final_state(self):
@@ -188,7 +215,8 @@ class LSTM(Layer):
         self.backend.lstm_backward(
             self.X, w["W_ih"], w["W_hh"], self.c0, self.lengths, self.gates,
             self.cells, self.h_prev, dH_out, dh_n, dc_n, self.dX, g["W_ih"],
-            g["W_hh"], g["b"], self.dh0, self.dc0, self.gates, self.input_grad)
+            g["W_hh"], g["b"], self.dh0, self.dc0, self.gates, self.input_grad,
+            peep=w.get("w_peep"), dpeep=g.get("w_peep"))
         return self.dX if self.input_grad else None
 
 

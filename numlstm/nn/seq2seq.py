@@ -56,6 +56,9 @@ class EncoderDecoder(Network):
         Dropout on the decoder's outputs while training.
     dtype, backend, random_state, input_grad
         As :class:`Network` (the first encoder layer reads the input).
+    cell : dict, optional
+        The cell variant of every LSTM layer (``peephole``,
+        ``coupled_gates``: keywords of :class:`LSTM`).
 
     Weights: ``encoder.{k}.W_ih/W_hh/b``, ``decoder.0.W_ih/W_hh/b``,
     ``decoder.start`` (teacher forcing only), ``dense.W``, ``dense.b``.
@@ -73,7 +76,8 @@ class EncoderDecoder(Network):
     def __init__(self, n_inputs, encoder_sizes, decoder_size, n_outputs,
                  n_steps_out, decoder="repeat", feedback="values", n_classes=0,
                  dropout=0.0, dtype="float32", backend="auto",
-                 random_state=None, input_grad: bool = False) -> None:
+                 random_state=None, input_grad: bool = False,
+                 cell=None) -> None:
         if decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
         encoder_sizes = tuple(encoder_sizes)
@@ -84,10 +88,12 @@ class EncoderDecoder(Network):
                 f"encoder_units ({encoder_sizes[-1]}).")
         self.mode, self.feedback = decoder, feedback
         self.n_classes, self.n_steps_out = int(n_classes), int(n_steps_out)
+        cell = cell or {}
         self.encoder, width = [], n_inputs
         for k, size in enumerate(encoder_sizes):
             self.encoder.append(LSTM(width, size,
-                                     return_sequences=k < len(encoder_sizes) - 1))
+                                     return_sequences=k < len(encoder_sizes) - 1,
+                                     **cell))
             width = size
         if decoder == "repeat":
             self.feedback_size = 0
@@ -96,7 +102,7 @@ class EncoderDecoder(Network):
             self.feedback_size = self.n_classes if feedback == "classes" \
                 else n_outputs
             dec_in = self.feedback_size
-        self.decoder = LSTM(dec_in, decoder_size, return_sequences=True)
+        self.decoder = LSTM(dec_in, decoder_size, return_sequences=True, **cell)
         self.dropout = Dropout(dropout) if dropout > 0 else None
         self.dense = Dense(decoder_size, n_outputs)
         named = [(f"encoder.{k}", layer) for k, layer in enumerate(self.encoder)]
