@@ -104,12 +104,14 @@ def nans(be, shape, dtype):
 # --------------------------------------------------------------------- LSTM
 
 def make_lstm_case(rng, B, T, D, H, dtype=np.float64, lengths=None,
-                   w_scale=0.5, b_scale=0.5, coupled=False, peephole=False):
+                   w_scale=0.5, b_scale=0.5, coupled=False, peephole=False,
+                   recurrent_dropout=0.0):
     """Random C-contiguous LSTM inputs of one dtype, ``lengths`` int64.
 
     ``lengths`` may be None (all ``T``), ``"ragged"`` (``[T, 1, random...]``)
     or a sequence. ``coupled``: weights of 3H rows (CIFG); ``peephole``:
-    peephole weights ``peep`` too.
+    peephole weights ``peep`` too; ``recurrent_dropout``: a mask ``h_mask``
+    of that rate.
     """
     if lengths is None:
         lengths = np.full(B, T)
@@ -138,6 +140,10 @@ def make_lstm_case(rng, B, T, D, H, dtype=np.float64, lengths=None,
     }
     if peephole:
         case["peep"] = arr((G - H,), w_scale)
+    if recurrent_dropout:
+        keep = rng.random((B, H)) >= recurrent_dropout
+        case["h_mask"] = np.ascontiguousarray(keep / (1 - recurrent_dropout),
+                                              dtype=dtype)
     return case
 
 
@@ -161,7 +167,7 @@ def lstm_forward(case, be, gate_width=None):
     ``be``'s) into NaN-filled buffers of ``be``; return those by name
     (``gates`` rows ``gate_width`` long, default the gate columns, 4H or
     3H), as ``be``'s arrays: read them with :func:`host`. A case with
-    ``peep`` passes it to the kernel."""
+    ``peep`` or ``h_mask`` passes it to the kernel."""
     X, W_hh = case["X"], case["W_hh"]
     B, T, _ = X.shape
     H, G = W_hh.shape[1], W_hh.shape[0]
@@ -175,13 +181,18 @@ def lstm_forward(case, be, gate_width=None):
         "h_prev": nans(be, (B, T, H), dt),
     }
     rec = nans(be, (B, G), dt)
-    peep = case.get("peep")
     be.lstm_forward(*(be.asarray(case[k], dt) for k in LSTM_INPUTS),
                     be.asarray(case["lengths"], np.int64),
                     out["H_out"], out["h_n"], out["c_n"],
                     out["gates"], out["cells"], out["h_prev"], rec,
-                    peep=None if peep is None else be.asarray(peep, dt))
+                    **_variant_arrays(case, be))
     return out
+
+
+def _variant_arrays(case, be):
+    """The cell-variant keywords of a kernel call: those ``case`` has."""
+    return {k: be.asarray(case[k], case["X"].dtype)
+            for k in ("peep", "h_mask") if k in case}
 
 
 def lstm_backward(case, fwd, seeds, be, input_grad=True, dgates=None):
@@ -215,9 +226,8 @@ def lstm_backward(case, fwd, seeds, be, input_grad=True, dgates=None):
                        for k in ("dH_out", "dh_n", "dc_n")),
                      *(grads[k] for k in LSTM_GRADS),
                      nans(be, (B, T, G), dt) if dgates is None else dgates,
-                     input_grad,
-                     peep=None if peep is None else be.asarray(peep, dt),
-                     dpeep=grads.get("dpeep"))
+                     input_grad, **_variant_arrays(case, be),
+                     **({"dpeep": grads["dpeep"]} if peep is not None else {}))
     return grads
 
 
@@ -233,9 +243,11 @@ def reference_lstm(case, seeds=None):
     """The NumPy oracle in float64: forward dict, and gradients if ``seeds``."""
     f64 = {k: np.asarray(case[k], np.float64) for k in LSTM_INPUTS}
     peep = case.get("peep")
+    mask = case.get("h_mask")
     H_out, h_n, c_n, cache = ref.lstm_forward(
         f64["X"], f64["W_ih"], f64["W_hh"], f64["b"], f64["h0"], f64["c0"],
-        case["lengths"], None if peep is None else np.asarray(peep, np.float64))
+        case["lengths"], None if peep is None else np.asarray(peep, np.float64),
+        None if mask is None else np.asarray(mask, np.float64))
     fwd = {"H_out": H_out, "h_n": h_n, "c_n": c_n}
     if seeds is None:
         return fwd, None

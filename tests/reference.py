@@ -34,13 +34,14 @@ def _peep_parts(peep, H, n_gates):
     return peep[:H], peep[H:2 * H], peep[2 * H:]
 
 
-def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None):
+def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None, h_mask=None):
     """Return (H_out (B,T,H), h_n, c_n, cache) of one LSTM layer.
 
     ``W_hh`` of 4H rows: gates i, f, g, o. Of 3H rows: coupled gates
     (CIFG), blocks i, g, o and ``f = 1 - i``. ``peep``: peephole weights
     ``(3H,)`` i, f, o (``(2H,)`` i, o with coupled gates), i and f seeing
-    ``c_{t-1}``, o seeing ``c_t``.
+    ``c_{t-1}``, o seeing ``c_t``. ``h_mask (B, H)``: recurrent dropout,
+    ``h_{t-1}`` times the mask in the recurrent product at every step.
     """
     X = np.asarray(X, np.float64)
     B, T, _ = X.shape
@@ -48,10 +49,11 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None):
     n_gates = W_hh.shape[0] // H
     p_i, p_f, p_o = _peep_parts(peep, H, n_gates)
     h, c = np.array(h0, np.float64), np.array(c0, np.float64)
+    m = np.ones((B, H)) if h_mask is None else np.asarray(h_mask, np.float64)
     H_out = np.zeros((B, T, H))
     cache = []
     for t in range(T):
-        a = X[:, t] @ W_ih.T + h @ W_hh.T + b
+        a = X[:, t] @ W_ih.T + (m * h) @ W_hh.T + b
         i = sigmoid(a[:, :H] + p_i * c)
         if n_gates == 3:
             f = 1.0 - i
@@ -63,17 +65,17 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None):
         o = sigmoid(a[:, (n_gates - 1) * H:] + p_o * c_new)
         h_new = o * np.tanh(c_new)
         live = (t < np.asarray(lengths))[:, None]
-        cache.append((h.copy(), c.copy(), i, f, g, o, c_new, live))
+        cache.append((m * h, c.copy(), i, f, g, o, c_new, live))
         h = np.where(live, h_new, h)
         c = np.where(live, c_new, c)
         H_out[:, t] = np.where(live, h_new, 0.0)
-    return H_out, h, c, (X, W_ih, W_hh, cache, peep)
+    return H_out, h, c, (X, W_ih, W_hh, cache, peep, m)
 
 
 def lstm_backward(dH_out, dh_n, dc_n, cache):
     """Return (dX, dW_ih, dW_hh, db, dh0, dc0) for :func:`lstm_forward`,
     and ``dpeep`` after them when it had peephole weights."""
-    X, W_ih, W_hh, steps, peep = cache
+    X, W_ih, W_hh, steps, peep, m = cache
     B, T, D = X.shape
     H = W_hh.shape[1]
     n_gates = W_hh.shape[0] // H
@@ -109,7 +111,7 @@ def lstm_backward(dH_out, dh_n, dc_n, cache):
         dW_ih += da.T @ X[:, t]
         dW_hh += da.T @ h_prev
         db += da.sum(axis=0)
-        dh = np.where(live, da @ W_hh, dh)
+        dh = np.where(live, (da @ W_hh) * m, dh)
         dc = np.where(live, dc_prev, dc)
     grads = (dX, dW_ih, dW_hh, db, dh, dc)
     if peep is None:

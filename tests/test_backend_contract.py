@@ -95,9 +95,9 @@ def test_registered_backend_is_used_by_estimators_and_can_be_unavailable():
     class Counting(CPUBackend):
         name = "counting"
 
-        def lstm_forward(self, *args):
+        def lstm_forward(self, *args, **kwargs):
             calls.append(1)
-            CPUBackend.lstm_forward(*args)
+            CPUBackend.lstm_forward(*args, **kwargs)
 
     Counting.lstm_forward.__signature__ = inspect.signature(Backend.lstm_forward)
     available = [True]

@@ -1,7 +1,8 @@
-"""The cell variants as estimator parameters (``peephole``, ``coupled_gates``)
-over the registry's 11 estimators: the documented weights, the exact
-gradient of ``make_objective`` (so L-BFGS too), pickling, ``set_weights``,
-refused changes after a fit and refused values. The kernels themselves are
+"""The cell variants as estimator parameters (``peephole``,
+``coupled_gates``, ``recurrent_dropout``) over the registry's 11
+estimators: the documented weights, the exact gradient of
+``make_objective`` (so L-BFGS too), pickling, ``set_weights``, refused
+changes after a fit and refused values. The kernels themselves are
 tested in ``test_lstm_cell_variants.py``."""
 
 import pickle
@@ -115,3 +116,59 @@ def test_each_variant_learns(cell):
                                  random_state=0, **CELLS[cell])
     model.fit(X[:300], y[:300])
     assert model.score(X[300:], y[300:]) > 0.9
+
+
+# ------------------------------------------------------ recurrent dropout
+
+@pytest.mark.parametrize("key", ALL)
+def test_recurrent_dropout_is_seeded_and_off_at_predict(key):
+    """The same seed gives the same fit, and recurrent dropout changes it
+    (the same seed without it ends elsewhere); predicting uses no mask: the
+    weights of a fit with recurrent dropout predict in a model without it
+    the same numbers."""
+    X, y = _data(make(key))
+    fits = [make(key, recurrent_dropout=0.5).fit(X, y) for _ in range(2)]
+    w = [m.get_weights() for m in fits]
+    assert all(np.array_equal(w[0][k], w[1][k]) for k in w[0])
+    other = make(key).fit(X, y).get_weights()
+    assert not all(np.array_equal(w[0][k], other[k]) for k in w[0])
+    plain = make(key, max_iter=1).fit(X, y)
+    plain.set_weights(w[0])
+    assert same(output(fits[0], X), output(plain, X))
+
+
+def test_recurrent_dropout_needs_a_stochastic_solver():
+    model = make("vanilla-reg", recurrent_dropout=0.2, solver="lbfgs")
+    with pytest.raises(ValueError, match="recurrent_dropout needs a "
+                                         "stochastic solver"):
+        model.fit(*_data(model))
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, "0.2"])
+def test_recurrent_dropout_must_be_a_rate(value):
+    model = make("vanilla-reg", recurrent_dropout=value)
+    with pytest.raises(ValueError, match="recurrent_dropout must be in"):
+        model.fit(*_data(model))
+
+
+def test_recurrent_dropout_may_change_between_fits():
+    """A training parameter, as ``dropout``: warm_start continues from the
+    same weights with the new rate."""
+    model = make("stacked-reg", warm_start=True)
+    X, y = _data(model)
+    model.fit(X, y)
+    model.set_params(recurrent_dropout=0.3)
+    model.fit(X, y)
+    assert model._spec.recurrent_dropout == 0.3
+
+
+def test_recurrent_dropout_learns():
+    from numlstm import VanillaLSTMRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 8, 2))
+    y = X[:, :, 0].sum(axis=1) / 3
+    model = VanillaLSTMRegressor(16, max_iter=60, learning_rate_init=1e-2,
+                                 recurrent_dropout=0.2, random_state=0)
+    model.fit(X[:300], y[:300])
+    assert model.score(X[300:], y[300:]) > 0.8

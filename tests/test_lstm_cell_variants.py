@@ -1,6 +1,6 @@
-"""The peephole and coupled-gate (CIFG) cells of the LSTM kernels against the
-NumPy oracle, finite differences and, for peepholes, onnxruntime's ONNX
-``LSTM`` operator.
+"""The peephole and coupled-gate (CIFG) cells and recurrent dropout of the
+LSTM kernels against the NumPy oracle, finite differences and, for
+peepholes, onnxruntime's ONNX ``LSTM`` operator.
 
 Every test takes the ``backend`` fixture (each available backend), and the
 CPU's two thread splits where they differ; the CUDA kernels' variants are
@@ -27,9 +27,11 @@ from helpers import (
 )
 from test_lstm_kernels import CPU_SPLITS
 
-#: (coupled, peephole) of each variant
-CELLS = {"peephole": (False, True), "coupled": (True, False),
-         "coupled-peephole": (True, True)}
+#: (coupled, peephole, recurrent dropout) of each variant
+CELLS = {"peephole": (False, True, 0.0), "coupled": (True, False, 0.0),
+         "coupled-peephole": (True, True, 0.0),
+         "recurrent-dropout": (False, False, 0.4),
+         "coupled-peephole-dropout": (True, True, 0.4)}
 SHAPES = [(1, 1, 1, 1, None), (2, 5, 1, 3, [5, 1]), (4, 6, 3, 5, "ragged"),
           (5, 7, 4, 8, [7, 1, 3, 7, 2])]
 SHAPE_IDS = [f"B{b}T{t}D{d}H{h}" for b, t, d, h, _ in SHAPES]
@@ -38,10 +40,11 @@ FWD_OUT = ("H_out", "h_n", "c_n")
 
 def _case(seed, shape, dtype, cell, **kw):
     B, T, D, H, lengths = shape
-    coupled, peephole = CELLS[cell]
+    coupled, peephole, rate = CELLS[cell]
     rng = np.random.default_rng(seed)
     case = make_lstm_case(rng, B, T, D, H, dtype, lengths=lengths,
-                          coupled=coupled, peephole=peephole, **kw)
+                          coupled=coupled, peephole=peephole,
+                          recurrent_dropout=rate, **kw)
     return case, make_lstm_seeds(rng, case)
 
 
@@ -73,7 +76,7 @@ def test_matches_the_reference(shape, dtype, cell, any_backend):
 @pytest.mark.parametrize("cell", CELLS)
 def test_gate_gradients_in_place_of_the_gates(cell, backend):
     """``dgates`` passed as ``gates`` (rows as wide as the backend asks for
-    3H gates): the same gradients as into a separate scratch."""
+    them): the same gradients as into a separate scratch."""
     case, seeds = _case(2, SHAPES[2], np.float64, cell)
     H, G = case["W_hh"].shape[1], case["W_hh"].shape[0]
     width = backend.lstm_gate_grad_width(H, np.float64, G // H)
@@ -129,6 +132,35 @@ def test_zero_peepholes_are_the_plain_cell(dtype, backend):
         assert_close(fwd_p[name], fwd[name], tol, name)
     for name in LSTM_GRADS:
         assert_close(grads_p[name], grads[name], tol, name)
+
+
+def test_a_mask_of_ones_is_no_dropout(backend):
+    """A recurrent dropout mask of ones: the results without a mask, to
+    rounding (the masked product reads a copy of the state)."""
+    case, seeds = _case(8, SHAPES[3], np.float64, "recurrent-dropout")
+    case["h_mask"][:] = 1
+    plain = {k: v for k, v in case.items() if k != "h_mask"}
+    fwd_m, grads_m = lstm_forward_backward(case, seeds, backend)
+    fwd, grads = lstm_forward_backward(plain, seeds, backend)
+    for name in FWD_OUT:
+        assert_close(fwd_m[name], fwd[name], 1e-14, name)
+    for name in LSTM_GRADS:
+        assert_close(grads_m[name], grads[name], 1e-14, name)
+
+
+def test_recurrent_dropout_drops_units_of_the_recurrence(backend):
+    """Units the mask drops reach no gate through ``W_hh``: zeroing their
+    columns of ``W_hh`` changes nothing."""
+    case, _ = _case(9, SHAPES[3], np.float64, "recurrent-dropout")
+    case["h_mask"][:] = case["h_mask"][0]  # the same units dropped in each row
+    dropped = case["h_mask"][0] == 0
+    assert dropped.any() and not dropped.all()
+    cut = dict(case, W_hh=case["W_hh"].copy())
+    cut["W_hh"][:, dropped] = 0
+    got = host(backend, lstm_forward(case, backend))
+    want = host(backend, lstm_forward(cut, backend))
+    for name in FWD_OUT:
+        assert_close(got[name], want[name], 1e-14, name)
 
 
 def test_coupled_gates_are_a_tied_forget_gate(backend):

@@ -11,7 +11,7 @@ backend (and so will run on a device backend).
 
 import numpy as np
 import pytest
-from registry import ESTIMATORS
+from registry import ESTIMATORS, same
 from strict_backend import StrictArray, StrictBackend, StrictError
 
 from numlstm.backends import register_backend, unregister_backend
@@ -66,6 +66,21 @@ def test_strict_backend_gives_the_cpu_bits(key, dtype):
     assert len(strict) == len(cpu)
     for k, (a, b) in enumerate(zip(strict, cpu, strict=True)):
         np.testing.assert_array_equal(a, b, err_msg=f"{key} result {k}")
+
+
+@pytest.mark.parametrize("key", ["bidirectional-clf", "encoder-decoder-reg"])
+def test_cell_variants_through_the_strict_backend(key):
+    """Peepholes, coupled gates and recurrent dropout (its masks uploaded
+    by the layer) leave all array work to the backend too."""
+    make, data = ESTIMATORS[key]
+    X, y = data()
+    fits = [make(max_iter=2, random_state=0, peephole=True,
+                 coupled_gates=True, recurrent_dropout=0.3,
+                 backend=backend).fit(X, y) for backend in ("strict", "cpu")]
+    a, b = (m.get_weights() for m in fits)
+    for name in b:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert same(fits[0].predict(X), fits[1].predict(X))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

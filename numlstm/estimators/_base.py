@@ -59,13 +59,15 @@ TRAINING_PARAMETERS = (
 
 #: the cell-variant parameters every estimator shares (architecture: a
 #: fitted model refuses to change them, :mod:`._changes`)
-CELL_PARAMETERS = ("peephole", "coupled_gates")
+CELL_PARAMETERS = ("peephole", "coupled_gates", "recurrent_dropout")
+
+#: what the base's constructor takes
+SHARED_PARAMETERS = TRAINING_PARAMETERS + CELL_PARAMETERS
 
 
 def training_parameters(values: dict) -> dict:
     """The shared parameters out of a subclass ``__init__``'s ``locals()``."""
-    return {name: values[name] for name in TRAINING_PARAMETERS
-            + CELL_PARAMETERS}
+    return {name: values[name] for name in SHARED_PARAMETERS}
 
 
 class UnitsOrLayerSizes:
@@ -120,6 +122,7 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
         "dtype": [OneOf(("float32", "float64"))],
         "peephole": [Boolean()],
         "coupled_gates": [Boolean()],
+        "recurrent_dropout": [FiniteReal(0, 1)],
     }
     #: parameters that others override, left unchecked
     _overridden_parameters = ()
@@ -131,9 +134,11 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, clip_norm=5.0, dropout=0.0, random_state=None,
                  verbose=False, warm_start=False, backend="auto",
-                 dtype="float32", peephole=False, coupled_gates=False):
+                 dtype="float32", peephole=False, coupled_gates=False,
+                 recurrent_dropout=0.0):
         self.peephole = peephole
         self.coupled_gates = coupled_gates
+        self.recurrent_dropout = recurrent_dropout
         self.solver = solver
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
@@ -184,7 +189,8 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
     def _cell_parameters(self) -> dict:
         """The cell-variant fields of the network spec."""
         return {"peephole": bool(self.peephole),
-                "coupled_gates": bool(self.coupled_gates)}
+                "coupled_gates": bool(self.coupled_gates),
+                "recurrent_dropout": float(self.recurrent_dropout)}
 
     def _recurrent_layer(self, spec: RecurrentSpec, width: int, size: int,
                          return_sequences: bool):
@@ -237,10 +243,11 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
         """Check the parameters against :attr:`_parameter_constraints`, then
         the combinations no table entry sees."""
         validate_parameters(self)
-        if self.solver == "lbfgs" and self.dropout > 0:
-            raise ValueError("dropout needs a stochastic solver: L-BFGS "
-                             "requires a deterministic loss; use dropout=0 "
-                             "or solver='adam'.")
+        for name in ("dropout", "recurrent_dropout"):
+            if self.solver == "lbfgs" and getattr(self, name) > 0:
+                raise ValueError(f"{name} needs a stochastic solver: L-BFGS "
+                                 f"requires a deterministic loss; use {name}=0 "
+                                 "or solver='adam'.")
         if getattr(self, "tbptt_steps", None) is not None:
             if not self.return_sequences:
                 raise ValueError(

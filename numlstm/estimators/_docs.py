@@ -91,6 +91,12 @@ TRAINING_PARAMETERS = """\
         Coupled input and forget gates in every LSTM layer (CIFG, Greff et
         al. 2017): the forget gate is one minus the input gate, a quarter
         fewer recurrent weights and products. Combines with ``peephole``.
+    recurrent_dropout : float, default=0.0
+        Variational dropout on the previous hidden state in every LSTM
+        layer's recurrent product, while training only (Gal & Ghahramani
+        2016; Keras' ``recurrent_dropout``): one mask per sequence for all
+        steps of a forward pass (with ``tbptt_steps``, per chunk), fused in
+        the time loop. Needs a stochastic solver.
 
 """
 

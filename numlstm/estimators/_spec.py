@@ -43,10 +43,14 @@ class NetworkSpec:
     coupled_gates: bool = field(default=False, kw_only=True,
                                 metadata={"parameter": "coupled_gates",
                                           "training": False})
+    recurrent_dropout: float = field(default=0.0, kw_only=True,
+                                     metadata={"parameter": "recurrent_dropout",
+                                               "training": True})
 
     def cell_options(self) -> dict:
         """The LSTM layers' cell keywords (:class:`numlstm.nn.LSTM`)."""
-        return {"peephole": self.peephole, "coupled_gates": self.coupled_gates}
+        return {"peephole": self.peephole, "coupled_gates": self.coupled_gates,
+                "recurrent_dropout": self.recurrent_dropout}
 
     @classmethod
     def extending(cls, spec: NetworkSpec, **values) -> NetworkSpec:

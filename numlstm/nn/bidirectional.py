@@ -59,6 +59,9 @@ class BidirectionalLSTM(Layer):
         self.directions = {"forward": LSTM(input_size, hidden_size, True, **cell),
                            "backward": LSTM(input_size, hidden_size, True,
                                             **cell)}
+        if hasattr(self.directions["forward"], "rng"):
+            # recurrent dropout: Sequential seeds this, forward hands it on
+            self.rng = self.directions["forward"].rng
 
     def param_shapes(self) -> dict:
         return {f"{d}.{name}": shape for d, lstm in self.directions.items()
@@ -90,6 +93,8 @@ class BidirectionalLSTM(Layer):
                              "from its end, so no earlier state continues it")
         fw, bw = self.directions["forward"], self.directions["backward"]
         be, buffers = self.backend, self.buffers
+        if hasattr(self, "rng"):
+            fw.rng = bw.rng = self.rng
         self.lengths = lengths
         X_rev = buffers.get("X_rev", X.shape, X.dtype)
         be.reverse_steps(X, lengths, X_rev)

@@ -72,6 +72,11 @@ class LSTM(Layer):
     coupled_gates : bool
         Coupled input and forget gates (CIFG, Greff et al. 2017): ``f = 1 -
         i``, three gate blocks i, g, o.
+    recurrent_dropout : float
+        Variational dropout of ``h_{t-1}`` in the recurrent product while
+        training (Gal & Ghahramani 2016, Keras' ``recurrent_dropout``): one
+        mask per sequence for all steps of a forward pass, scaled by ``1 /
+        (1 - rate)``, drawn from ``rng`` (seeded by :class:`Sequential`).
 
     Weights: ``W_ih (4H, D)`` Glorot-uniform, ``W_hh (4H, H)`` orthogonal,
     ``b (4H,)`` zero except the forget-gate block, which is 1. With coupled
@@ -95,7 +100,15 @@ class LSTM(Layer):
 
     def __init__(self, input_size: int, hidden_size: int,
                  return_sequences: bool = False, peephole: bool = False,
-                 coupled_gates: bool = False) -> None:
+                 coupled_gates: bool = False,
+                 recurrent_dropout: float = 0.0) -> None:
+        if not 0.0 <= recurrent_dropout < 1.0:
+            raise ValueError("recurrent_dropout must be in [0, 1), got "
+                             f"{recurrent_dropout!r}")
+        self.recurrent_dropout = float(recurrent_dropout)
+        if self.recurrent_dropout > 0:
+            # only then: Sequential seeds the layers that have one
+            self.rng = np.random.default_rng()
         self.input_size = int(input_size)
         self.hidden_size = self.output_size = int(hidden_size)
         self.return_sequences = bool(return_sequences)
@@ -170,14 +183,39 @@ class LSTM(Layer):
                                  f" for X of shape {X.shape}, got {state.shape}")
         self._workspace(B, T, X.dtype)
         self.X, self.lengths = X, lengths
+        self.h_mask = self._draw_mask(B, X.dtype) if training else None
         self.c0 = self.zero_state if c0 is None else c0
         h0 = self.zero_state if h0 is None else h0
         w = self.weights
         self.backend.lstm_forward(X, w["W_ih"], w["W_hh"], w["b"], h0, self.c0,
                                   lengths, self.H_out, self.h_n, self.c_n,
                                   self.gates, self.cells, self.h_prev, self.rec,
-                                  peep=w.get("w_peep"))
+                                  **self._peep(w))
         return self.H_out if self.return_sequences else self.h_n
+
+    def _draw_mask(self, B, dtype):
+        """A recurrent dropout mask ``(B, H)`` for a training pass, or None.
+        Drawn on the host, so that every backend drops the same units for
+        the same seed."""
+        rate = self.recurrent_dropout
+        if rate == 0:
+            return None
+        keep = self.rng.random((B, self.hidden_size)) >= rate
+        mask = self.buffers.get("h_mask", keep.shape, dtype)
+        self.backend.upload(keep.astype(dtype) / dtype.type(1.0 - rate), mask)
+        return mask
+
+    def _peep(self, weights, grads=None):
+        """The variant keywords of the kernel calls: none for the plain cell
+        without recurrent dropout, so that a backend written before them
+        still runs it."""
+        kw = {} if self.h_mask is None else {"h_mask": self.h_mask}
+        if not self.peephole:
+            return kw
+        kw["peep"] = weights["w_peep"]
+        if grads is not None:
+            kw["dpeep"] = grads["w_peep"]
+        return kw
 
     def final_state(self):
         """``(h_n, c_n)`` of the last forward: each sequence's state after
@@ -216,7 +254,7 @@ class LSTM(Layer):
             self.X, w["W_ih"], w["W_hh"], self.c0, self.lengths, self.gates,
             self.cells, self.h_prev, dH_out, dh_n, dc_n, self.dX, g["W_ih"],
             g["W_hh"], g["b"], self.dh0, self.dc0, self.gates, self.input_grad,
-            peep=w.get("w_peep"), dpeep=g.get("w_peep"))
+            **self._peep(w, g))
         return self.dX if self.input_grad else None
 
 

@@ -47,8 +47,9 @@ def test_the_cooperative_kernels_across_blocks(dtype, tol, monkeypatch):
 def _check_forward(rng, sizes, dtype, tol):
     X, W_ih, W_hh, b, h0, c0, lengths = _layer(rng, *sizes, dtype)
     out = _forward(X, W_ih, W_hh, b, h0, c0, lengths, dtype)
-    H_out, h_n, c_n, (_, _, _, steps, _) = ref.lstm_forward(
-        X, W_ih, W_hh, b, h0, c0, lengths)
+    H_out, h_n, c_n, cache = ref.lstm_forward(X, W_ih, W_hh, b, h0, c0,
+                                              lengths)
+    steps = cache[3]
     got = {name: a.copy_to_host() for name, a in out.items()}
     np.testing.assert_allclose(got["H_out"], H_out, rtol=tol, atol=tol)
     np.testing.assert_allclose(got["h_n"], h_n, rtol=tol, atol=tol)

@@ -1,7 +1,7 @@
-"""The CUDA LSTM kernels' peephole and coupled-gate (CIFG) cells against the
-NumPy oracle and finite differences, in both time loops (the cooperative
-one on one block under the simulator), ragged lengths and initial state
-included."""
+"""The CUDA LSTM kernels' peephole and coupled-gate (CIFG) cells and
+recurrent dropout against the NumPy oracle and finite differences, in both
+time loops (the cooperative one on one block under the simulator), ragged
+lengths and initial state included."""
 
 import numpy as np
 import pytest
@@ -24,15 +24,19 @@ if not cuda.is_available():
 from numlstm.backends import resolve  # noqa: E402
 from numlstm.backends.cuda.plan import ROWS_PER_BLOCK  # noqa: E402
 
-CELLS = {"peephole": (False, True), "coupled": (True, False),
-         "coupled-peephole": (True, True)}
+#: (coupled, peephole, recurrent dropout) of each variant
+CELLS = {"peephole": (False, True, 0.0), "coupled": (True, False, 0.0),
+         "coupled-peephole": (True, True, 0.0),
+         "recurrent-dropout": (False, False, 0.4),
+         "coupled-peephole-dropout": (True, True, 0.4)}
 
 
 def _case(seed, B, T, D, H, dtype, cell):
-    coupled, peephole = CELLS[cell]
+    coupled, peephole, rate = CELLS[cell]
     rng = np.random.default_rng(seed)
     case = make_lstm_case(rng, B, T, D, H, dtype, lengths="ragged",
-                          coupled=coupled, peephole=peephole)
+                          coupled=coupled, peephole=peephole,
+                          recurrent_dropout=rate)
     return case, make_lstm_seeds(rng, case)
 
 
@@ -83,8 +87,8 @@ def test_gradients_match_finite_differences(cell, loop):
 
 
 def test_a_variant_fit_through_cuda_gives_the_cpu_results():
-    """Peepholes and coupled gates together, two epochs in float64: the
-    weights (``w_peep`` included) within 1e-8 of the CPU's (one family:
+    """Peepholes, coupled gates and recurrent dropout together, two epochs
+    in float64: the weights (``w_peep`` included) within 1e-8 of the CPU's (one family:
     the others pass the cell to the same layer, ~30 s each here)."""
     import warnings
 
@@ -96,7 +100,7 @@ def test_a_variant_fit_through_cuda_gives_the_cpu_results():
     for backend in ("cpu", "cuda"):
         model = maker(max_iter=2, batch_size=6, random_state=0,
                       dtype="float64", backend=backend, peephole=True,
-                      coupled_gates=True)
+                      coupled_gates=True, recurrent_dropout=0.3)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # 2 epochs: not converged
             models[backend] = model.fit(X[:6], y[:6])

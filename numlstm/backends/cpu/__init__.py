@@ -48,48 +48,52 @@ def use_wide(n_samples, n_inputs, n_hidden):
     return weights >= WIDE_MIN_WEIGHTS
 
 
-def _no_peep(a, like):
-    """``a``, or an empty array for a cell without peepholes: the kernels
-    take an array either way (one compiled specialisation)."""
-    return np.empty(0, like.dtype) if a is None else a
+def _or_empty(a, like, ndim=1):
+    """``a``, or an empty array for a cell without peepholes or a recurrent
+    dropout mask: the kernels take an array either way (one compiled
+    specialisation)."""
+    return np.empty((0,) * ndim, like.dtype) if a is None else a
 
 
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
-                 H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None):
+                 H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None,
+                 h_mask=None):
     """:func:`.lstm.lstm_forward` or :func:`.lstm_wide.lstm_forward_wide`."""
     lstm_forward_split(use_wide(X.shape[0], X.shape[2], W_hh.shape[1]),
                        X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n,
-                       gates, cells, h_prev, rec, peep)
+                       gates, cells, h_prev, rec, peep, h_mask)
 
 
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
                   dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
-                  peep=None, dpeep=None):
+                  peep=None, dpeep=None, h_mask=None):
     """:func:`.lstm.lstm_backward` or :func:`.lstm_wide.lstm_backward_wide`."""
     lstm_backward_split(use_wide(X.shape[0], X.shape[2], W_hh.shape[1]),
                         X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                         dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
-                        dgates, input_grad, peep, dpeep)
+                        dgates, input_grad, peep, dpeep, h_mask)
 
 
 def lstm_forward_split(wide, X, W_ih, W_hh, b, h0, c0, lengths,
-                       H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None):
+                       H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None,
+                       h_mask=None):
     """:func:`lstm_forward` with the thread split given (``wide``: by gate
     columns), for the tests that run both."""
     kernel = lstm_wide.lstm_forward_wide if wide else lstm.lstm_forward
     kernel(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n, gates, cells,
-           h_prev, rec, _no_peep(peep, X))
+           h_prev, rec, _or_empty(peep, X), _or_empty(h_mask, X, 2))
 
 
 def lstm_backward_split(wide, X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                         dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
-                        dgates, input_grad, peep=None, dpeep=None):
+                        dgates, input_grad, peep=None, dpeep=None,
+                        h_mask=None):
     """:func:`lstm_backward` with the thread split given."""
     kernel = lstm_wide.lstm_backward_wide if wide else lstm.lstm_backward
     kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev, dH_out, dh_n, dc_n,
            dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
-           _no_peep(peep, X), _no_peep(dpeep, X))
+           _or_empty(peep, X), _or_empty(dpeep, X), _or_empty(h_mask, X, 2))
 
 
 class CPUBackend:

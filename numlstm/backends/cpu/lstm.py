@@ -44,7 +44,13 @@ from numba import prange
 from ._jit import cpu_kernel, cpu_parallel_kernel
 from ._nonliteral import runtime_false, runtime_true, runtime_zero
 from ._threads import num_threads
-from .lstm_cell import gate_grads_rows, gate_width, step_rows, take_input_grads
+from .lstm_cell import (
+    gate_grads_rows,
+    gate_width,
+    mask_rows,
+    step_rows,
+    take_input_grads,
+)
 from .lstm_cell_variants import peephole_grads
 from .lstm_weight_grads import (
     partial_grads,
@@ -66,7 +72,7 @@ from .tile import (
 
 @cpu_kernel
 def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
-                  cells, h_prev, rec, peep):
+                  cells, h_prev, rec, peep, h_mask):
     """The time loop of :func:`lstm_forward` for the rows ``s0 <= s < s1``."""
     T, D = X.shape[1], X.shape[2]
     H = h_n.shape[1]
@@ -79,14 +85,19 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
         # that all calls share one compiled specialisation of it (a
         # shorter cold compile)
         tile_matmul(X[:, t], W_ihT, rec, s0, s1, N, D, runtime_false(s0))
-        tile_matmul(h_n[:, :H], W_hhT, rec, s0, s1, N, H, runtime_true(s0))
+        if h_mask.shape[0] > 0:  # recurrent dropout: the masked h_{t-1}
+            mask_rows(s0, s1, t, lengths, h_n, h_mask, h_prev)
+            tile_matmul(h_prev[:, t], W_hhT, rec, s0, s1, N, H,
+                        runtime_true(s0))
+        else:
+            tile_matmul(h_n[:, :H], W_hhT, rec, s0, s1, N, H, runtime_true(s0))
         step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
-                  h_prev, peep)
+                  h_prev, peep, h_mask)
 
 
 @cpu_parallel_kernel
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
-                 H_out, h_n, c_n, gates, cells, h_prev, rec, peep):
+                 H_out, h_n, c_n, gates, cells, h_prev, rec, peep, h_mask):
     """Run one LSTM layer forward over a batch.
 
     Parameters
@@ -106,6 +117,8 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     rec : (B, 4H) scratch (unused: the kernel keeps its own padded rows;
         kept for the shared kernel signature).
     peep : (3H,) or (2H,) peephole weights, or (0,) for none.
+    h_mask : (B, H) recurrent dropout mask on ``h_{t-1}`` in the recurrent
+        product (``h_prev`` then holds the masked state), or (0, 0).
     """
     B = X.shape[0]
     # work arrays, once per call: W_ih^T and W_hh^T zero-padded to whole
@@ -118,17 +131,17 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     n_chunks = n_chunks_for(B, num_threads())
     if n_chunks == 1:  # no thread launch for a small batch
         _forward_rows(runtime_zero(B), B, X, W_ihT, W_hhT, b, lengths, H_out,
-                      h_n, c_n, gates, cells, h_prev, rec_p, peep)
+                      h_n, c_n, gates, cells, h_prev, rec_p, peep, h_mask)
     else:
         for c in prange(n_chunks):
             s0, s1 = chunk_rows(c, n_chunks, B)
             _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n,
-                          gates, cells, h_prev, rec_p, peep)
+                          gates, cells, h_prev, rec_p, peep, h_mask)
 
 
 @cpu_kernel
 def _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
-                   dh0, dc0, G, dxh, d_in, peep):
+                   dh0, dc0, G, dxh, d_in, peep, h_mask):
     """The time loop of :func:`lstm_backward` for the rows ``s0 <= s < s1``."""
     T = X.shape[1]
     H = dh0.shape[1]
@@ -141,7 +154,7 @@ def _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
         # dX is not wanted)
         tile_matmul(G[:, t], W_cat, dxh, s0, s1, padded_width(K, X.itemsize),
                     n_cols, runtime_false(s0))
-        take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in)
+        take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in, h_mask)
 
 
 def gate_grad_scratch(dgates, gates, X, n_hidden, n_gates):
@@ -190,13 +203,13 @@ def backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in):
 @cpu_kernel
 def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
                     dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk,
-                    peep):
+                    peep, h_mask):
     """Chunk ``c`` of :func:`lstm_backward`: the time loop of its rows, then,
     if ``per_chunk``, the partial sums of their weight gradients (on the gate
     gradients still in this thread's caches)."""
     s0, s1 = chunk_rows(c, n_chunks, X.shape[0])
     _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
-                   dh0, dc0, G, dxh, d_in, peep)
+                   dh0, dc0, G, dxh, d_in, peep, h_mask)
     if per_chunk:
         partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
 
@@ -204,7 +217,7 @@ def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
                   dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
-                  peep, dpeep):
+                  peep, dpeep, h_mask):
     """Backpropagate through one LSTM layer (full BPTT).
 
     Parameters
@@ -230,6 +243,7 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
         same to the last bit.
     peep, dpeep : the peephole weights as given to :func:`lstm_forward`
         and their gradient (out), both ``(0,)`` for a cell without.
+    h_mask : the recurrent dropout mask given to :func:`lstm_forward`.
 
     The time loops and, in most cases, the weight gradients run in one
     parallel kernel; for large layers (:func:`sums_per_chunk` False) the
@@ -242,7 +256,7 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     per_chunk = sums_per_chunk(B, D, H, X.itemsize)
     _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev, dH_out,
                      dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
-                     bool(input_grad), per_chunk, peep)
+                     bool(input_grad), per_chunk, peep, h_mask)
     if not per_chunk:
         weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db)
     if peep.shape[0] > 0:
@@ -252,7 +266,7 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
 @cpu_parallel_kernel
 def _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev,
                      dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
-                     input_grad, per_chunk, peep):
+                     input_grad, per_chunk, peep, h_mask):
     """:func:`lstm_backward` on ``G`` (:func:`gate_width` rows, the gates
     on entry, their gradients on exit); the weight gradients only when
     ``per_chunk``."""
@@ -265,11 +279,11 @@ def _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev,
     if n_chunks == 1:
         _backward_chunk(runtime_zero(B), 1, X, W_cat, c0, lengths, cells, h_prev,
                         dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk,
-                        peep)
+                        peep, h_mask)
     else:
         for c in prange(n_chunks):
             _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
                             dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in,
-                            per_chunk, peep)
+                            per_chunk, peep, h_mask)
     if per_chunk:
         sum_all_partials(P, db_p, dW_ih, dW_hh, db)

@@ -19,7 +19,7 @@ from .activations import (
 )
 from .fastexp import tanh_fast
 from .lstm_cell_variants import gate_grads_row_variant, gates_cell_row_variant
-from .rows import copy_row, zero_row
+from .rows import copy_row, mul_row, zero_row
 from .tile import padded_width, row_length
 
 
@@ -46,16 +46,20 @@ def gates_cell_row(r, b, g, c_prev, c_out, h_out, H):
 
 @cpu_kernel
 def step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
-              h_prev, peep):
+              h_prev, peep, h_mask):
     """Step ``t`` of rows ``s0 .. s1 - 1`` from their pre-activations
     ``rec``: gates, cell and hidden state, and the state carried on. A
     ``b`` of 3H (coupled gates) or a non-empty ``peep`` (peepholes) takes
-    the cell of :mod:`.lstm_cell_variants`."""
+    the cell of :mod:`.lstm_cell_variants`; with a recurrent dropout mask
+    ``h_mask`` the caller has written ``h_prev`` (the masked state the
+    product read)."""
     H = h_n.shape[1]
     plain = b.shape[0] == 4 * H and peep.shape[0] == 0
+    masked = h_mask.shape[0] > 0
     for s in range(s0, s1):
         if t < lengths[s]:
-            copy_row(h_n[s], h_prev[s, t])
+            if not masked:
+                copy_row(h_n[s], h_prev[s, t])
             if plain:
                 gates_cell_row(rec[s], b, gates[s, t], c_n[s], cells[s, t],
                                H_out[s, t], H)
@@ -69,6 +73,15 @@ def step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
             copy_row(c_n[s], cells[s, t])
             zero_row(h_prev[s, t])
             zero_row(H_out[s, t])
+
+
+@cpu_kernel
+def mask_rows(s0, s1, t, lengths, h_n, h_mask, h_prev):
+    """``h_prev[s, t] = h_mask[s] * h_n[s]`` for the live rows of ``s0 .. s1
+    - 1`` at step ``t``: the masked state the recurrent product reads."""
+    for s in range(s0, s1):
+        if t < lengths[s]:
+            mul_row(h_n[s], h_mask[s], h_prev[s, t])
 
 
 @cpu_kernel
@@ -115,16 +128,21 @@ def gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G, n,
 
 
 @cpu_kernel
-def take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in):
+def take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in, h_mask):
     """Split ``dxh = [dx_t, dh_{t-1}]`` of rows ``s0 .. s1 - 1`` into ``dX``
     and the running ``dh0`` (padded steps: ``dX`` is 0, ``dh0`` carried);
-    ``dx_t`` has ``d_in`` columns, 0 when ``dX`` is not wanted."""
+    ``dx_t`` has ``d_in`` columns, 0 when ``dX`` is not wanted. A recurrent
+    dropout mask ``h_mask`` (non-empty) scales ``dh_{t-1}`` as the forward
+    scaled ``h_{t-1}``."""
     K = d_in + dh0.shape[1]
     for s in range(s0, s1):
         if t < lengths[s]:
             if d_in > 0:
                 copy_row(dxh[s, :d_in], dX[s, t])
-            copy_row(dxh[s, d_in:K], dh0[s])
+            if h_mask.shape[0] > 0:
+                mul_row(dxh[s, d_in:K], h_mask[s], dh0[s])
+            else:
+                copy_row(dxh[s, d_in:K], dh0[s])
         elif d_in > 0:
             zero_row(dX[s, t])
 

@@ -30,7 +30,7 @@ from ._jit import cpu_kernel, cpu_parallel_kernel
 from ._nonliteral import runtime_zero
 from ._threads import num_threads
 from .lstm import backward_setup, gate_grad_scratch
-from .lstm_cell import gate_grads_rows, step_rows, take_input_grads
+from .lstm_cell import gate_grads_rows, mask_rows, step_rows, take_input_grads
 from .lstm_cell_variants import peephole_grads
 from .lstm_weight_grads import weight_grads
 from .rows import copy_row, copy_rows
@@ -55,7 +55,7 @@ def _column_chunk(c, n_chunks, n_cols, width):
 
 @cpu_parallel_kernel
 def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
-                      H_out, h_n, c_n, gates, cells, h_prev, rec, peep):
+                      H_out, h_n, c_n, gates, cells, h_prev, rec, peep, h_mask):
     """Forward pass; arguments as :func:`numlstm.backends.cpu.lstm.lstm_forward`."""
     B, T, D = X.shape
     H = W_hh.shape[1]
@@ -85,32 +85,37 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
     rec_p = np.empty((B, L), dtype)
     n_col_chunks = max(1, min(n_threads, N // (4 * vw)))
     n_row_chunks = n_chunks_for(B, n_threads)
+    masked = h_mask.shape[0] > 0
     for t in range(T):
+        if masked:  # recurrent dropout: the product reads the masked h_{t-1}
+            mask_rows(runtime_zero(B), B, t, lengths, h_n, h_mask, h_prev)
         # rec = P[:, t] + h_{t-1} @ W_hh^T, split over columns
         for c in prange(n_col_chunks):
             j0, j1 = _column_chunk(c, n_col_chunks, N, 4 * vw)
             for s in range(B):
                 copy_row(P[s * T + t, j0:j1], rec_p[s, j0:j1])
-            tile_matmul(h_n[:, :H], W_hhT[:, j0:j1], rec_p[:, j0:j1], 0, B,
+            h_read = h_prev[:, t] if masked else h_n[:, :H]
+            tile_matmul(h_read, W_hhT[:, j0:j1], rec_p[:, j0:j1], 0, B,
                         j1 - j0, H, j0 <= j1)
         # the gate math of the step, split over rows
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
             step_rows(s0, s1, t, rec_p, b, lengths, H_out, h_n, c_n, gates,
-                      cells, h_prev, peep)
+                      cells, h_prev, peep, h_mask)
 
 
 def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                        dH_out, dh_n, dc_n,
                        dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
-                       peep, dpeep):
+                       peep, dpeep, h_mask):
     """BPTT; arguments as :func:`numlstm.backends.cpu.lstm.lstm_backward`:
     the time loop here, then :func:`.lstm.weight_grads`."""
     H = W_hh.shape[1]
     n_gates = W_hh.shape[0] // H
     G = gate_grad_scratch(dgates, gates, X, H, n_gates)
     _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
-                        dh_n, dc_n, dX, dh0, dc0, G, bool(input_grad), peep)
+                        dh_n, dc_n, dX, dh0, dc0, G, bool(input_grad), peep,
+                        h_mask)
     weight_grads(X, h_prev, G, dW_ih, dW_hh, db)
     if peep.shape[0] > 0:
         peephole_grads(G, cells, c0, n_gates, dpeep)
@@ -118,7 +123,8 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
 
 @cpu_parallel_kernel
 def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
-                        dh_n, dc_n, dX, dh0, dc0, G, input_grad, peep):
+                        dh_n, dc_n, dX, dh0, dc0, G, input_grad, peep,
+                        h_mask):
     """The time loop of :func:`lstm_backward_wide`: every step's gate
     gradients in place of its gates in ``G``, ``dX`` (if ``input_grad``),
     ``dh0``, ``dc0``."""
@@ -142,4 +148,5 @@ def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
             j0, j1 = _column_chunk(c, n_col_chunks, NK, 4 * vw)
             tile_matmul(G[:, t], W_cat[:, j0:j1], dxh[:, j0:j1], 0, B, j1 - j0,
                         W_cat.shape[0], j1 < j0)
-        take_input_grads(runtime_zero(B), B, t, dxh, lengths, dX, dh0, d_in)
+        take_input_grads(runtime_zero(B), B, t, dxh, lengths, dX, dh0, d_in,
+                         h_mask)

@@ -23,6 +23,13 @@ def copy_rows(src, dst):
 
 
 @cpu_kernel
+def mul_row(a, b, dst):
+    """``dst[:] = a * b`` for three 1-D rows."""
+    for j in range(dst.size):
+        dst[j] = a[j] * b[j]
+
+
+@cpu_kernel
 def zero_row(dst):
     """``dst[:] = 0`` for a 1-D row."""
     for j in range(dst.size):

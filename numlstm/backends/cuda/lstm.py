@@ -37,14 +37,15 @@ def _threads(items: int) -> int:
     return min(256, max(32, -(-items // 32) * 32))
 
 
-def _no_peep(peep, dtype):
-    """``peep``, or a zero-length device array for a cell without
-    peepholes: the kernels take an array either way."""
-    return cuda.device_array(0, dtype) if peep is None else peep
+def _or_empty(a, dtype, ndim=1):
+    """``a``, or an empty device array for a cell without peepholes or a
+    recurrent dropout mask: the kernels take an array either way."""
+    return cuda.device_array((0,) * ndim, dtype) if a is None else a
 
 
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
-                 H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None):
+                 H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None,
+                 h_mask=None):
     """One LSTM layer forward over ragged sequences (see the contract);
     ``rec`` is unused here (the pre-activations go straight into ``gates``).
     """
@@ -55,18 +56,19 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
          b_t=True)
     dtype = np.dtype(X.dtype).type
     one, zero = dtype(1), dtype(0)
-    peep = _no_peep(peep, X.dtype)
+    peep = _or_empty(peep, X.dtype)
+    h_mask = _or_empty(h_mask, X.dtype, 2)
     if time_loop(H, X.dtype.itemsize) == "rows":
         R = ROWS_PER_BLOCK
         shared = 2 * R * H * X.dtype.itemsize
         forward_rows_kernel[-(-B // R), _threads(R * G), 0, shared](
             W_hh, h0, c0, lengths, H_out, h_n, c_n, gates, cells, h_prev,
-            peep, one, zero)
+            peep, h_mask, one, zero)
     else:
         blocks, units = cooperative_split(H, device_limits().n_sms)
         forward_units_kernel[blocks, _threads(B * units)](
             W_hh, h0, c0, lengths, H_out, h_n, c_n, gates, cells, h_prev,
-            peep, units, one, zero)
+            peep, h_mask, units, one, zero)
 
 
 def lstm_gate_grad_width(n_hidden: int, dtype, n_gates: int = 4) -> int:
@@ -77,25 +79,26 @@ def lstm_gate_grad_width(n_hidden: int, dtype, n_gates: int = 4) -> int:
 
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
-                  dgates, input_grad, peep=None, dpeep=None):
+                  dgates, input_grad, peep=None, dpeep=None, h_mask=None):
     """BPTT of :func:`lstm_forward` (see the contract): the time loop in one
     launch, then the weight gradients and, when ``input_grad``, ``dX``."""
     B, H = dh_n.shape
     dtype = np.dtype(X.dtype).type
     one, zero = dtype(1), dtype(0)
     has_peep = peep is not None
-    peep = _no_peep(peep, X.dtype)
+    peep = _or_empty(peep, X.dtype)
+    h_mask = _or_empty(h_mask, X.dtype, 2)
     if time_loop(H, X.dtype.itemsize) == "rows":
         R = ROWS_PER_BLOCK
         shared = 2 * R * H * X.dtype.itemsize
         backward_rows_kernel[-(-B // R), _threads(R * H), 0, shared](
             W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n, dh0, dc0,
-            dgates, peep, one, zero)
+            dgates, peep, h_mask, one, zero)
     else:
         blocks, units = cooperative_split(H, device_limits().n_sms)
         backward_units_kernel[blocks, _threads(B * units)](
             W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n, dh0, dc0,
-            dgates, peep, units, one, zero)
+            dgates, peep, h_mask, units, one, zero)
     # over every (row, step) in order: G (B T, 4H)
     T, D = X.shape[1], X.shape[2]
     G = dgates.reshape(B * T, W_hh.shape[0])

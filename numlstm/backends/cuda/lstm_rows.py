@@ -15,7 +15,14 @@ from numba import cuda
 
 from ._jit import cuda_kernel, device_function
 from .plan import ROWS_PER_BLOCK
-from .recurrence import activate, dh_prev, gate_grads, gate_offsets, zero_gates
+from .recurrence import (
+    activate,
+    dh_prev,
+    gate_grads,
+    gate_offsets,
+    masked,
+    zero_gates,
+)
 
 
 @device_function
@@ -45,7 +52,7 @@ def _store(state, a, b, row0, tid, n_threads):
 
 @cuda_kernel
 def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
-                        cells, h_prev, peep, one, zero):
+                        cells, h_prev, peep, h_mask, one, zero):
     """The time loop; ``gates`` comes in holding ``b + x_t W_ih^T``."""
     B, T, _ = gates.shape
     G = W_hh.shape[0]
@@ -68,7 +75,7 @@ def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
             if s < B and t < lengths[s]:
                 acc = gates[s, t, j]
                 for q in range(H):
-                    acc += state[r * H + q] * W_hh[j, q]
+                    acc += masked(h_mask, s, q, state[r * H + q]) * W_hh[j, q]
                 gates[s, t, j] = acc
         cuda.syncthreads()
         for k in range(tid, R * H, n_threads):
@@ -77,7 +84,7 @@ def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
             s = row0 + r
             if s < B:
                 if t < lengths[s]:
-                    h_prev[s, t, u] = state[k]
+                    h_prev[s, t, u] = masked(h_mask, s, u, state[k])
                     c, h = activate(gates, s, t, u, H, n, gates[s, t, u],
                                     gates[s, t, H + u], gates[s, t, gi + u],
                                     gates[s, t, oi + u], state[R * H + k],
@@ -97,7 +104,7 @@ def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
 
 @cuda_kernel
 def backward_rows_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
-                         dh0, dc0, dgates, peep, one, zero):
+                         dh0, dc0, dgates, peep, h_mask, one, zero):
     """BPTT through the time loop: the gate gradients of every step into
     ``dgates`` (which may be ``gates``: each thread reads its unit's
     gates before writing their gradients), and ``dh0``, ``dc0``."""
@@ -133,6 +140,7 @@ def backward_rows_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
             q = k % H
             s = row0 + r
             if s < B and t < lengths[s]:
-                state[k] = dh_prev(dgates, W_hh, s, t, q, zero)
+                state[k] = masked(h_mask, s, q,
+                                  dh_prev(dgates, W_hh, s, t, q, zero))
         cuda.syncthreads()
     _store(state, dh0, dc0, row0, tid, n_threads)

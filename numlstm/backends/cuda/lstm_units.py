@@ -27,12 +27,19 @@ kernels run as one block, and their multi-block path is tested on a GPU
 from numba import cuda
 
 from ._jit import cuda_kernel
-from .recurrence import activate, dh_prev, gate_grads, gate_offsets, zero_gates
+from .recurrence import (
+    activate,
+    dh_prev,
+    gate_grads,
+    gate_offsets,
+    masked,
+    zero_gates,
+)
 
 
 @cuda_kernel
 def forward_units_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
-                         cells, h_prev, peep, units, one, zero):
+                         cells, h_prev, peep, h_mask, units, one, zero):
     """The time loop; ``gates`` comes in holding ``b + x_t W_ih^T``."""
     B, T, _ = gates.shape
     G = W_hh.shape[0]
@@ -53,13 +60,15 @@ def forward_units_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
                 a_g = gates[s, t, gi + u]
                 a_o = gates[s, t, oi + u]
                 for q in range(H):
-                    h_q = H_out[s, t - 1, q] if t > 0 else h0[s, q]
+                    h_q = masked(h_mask, s, q,
+                                 H_out[s, t - 1, q] if t > 0 else h0[s, q])
                     a_i += h_q * W_hh[u, q]
                     if n == 4:
                         a_f += h_q * W_hh[H + u, q]
                     a_g += h_q * W_hh[gi + u, q]
                     a_o += h_q * W_hh[oi + u, q]
-                h_prev[s, t, u] = H_out[s, t - 1, u] if t > 0 else h0[s, u]
+                h_prev[s, t, u] = masked(
+                    h_mask, s, u, H_out[s, t - 1, u] if t > 0 else h0[s, u])
                 c, h = activate(gates, s, t, u, H, n, a_i, a_f, a_g, a_o,
                                 c_last, peep, one, zero)
                 cells[s, t, u] = c
@@ -80,7 +89,8 @@ def forward_units_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
 
 @cuda_kernel
 def backward_units_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n,
-                          dc_n, dh0, dc0, dgates, peep, units, one, zero):
+                          dc_n, dh0, dc0, dgates, peep, h_mask, units, one,
+                          zero):
     """BPTT through the time loop: the gate gradients of every step into
     ``dgates`` (which may be ``gates``: an item reads its own gates
     before writing their gradients, and other items read only the gradients
@@ -102,7 +112,8 @@ def backward_units_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n,
                 if t == lengths[s] - 1:
                     dh = dh_n[s, u]
                 else:
-                    dh = dh_prev(dgates, W_hh, s, t + 1, u, zero)
+                    dh = masked(h_mask, s, u,
+                                dh_prev(dgates, W_hh, s, t + 1, u, zero))
                 dc0[s, u] = gate_grads(gates, cells, c0, dgates, s, t, u, H,
                                        n, dh + dH_out[s, t, u], dc0[s, u],
                                        peep, one, zero)
@@ -112,5 +123,5 @@ def backward_units_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n,
     for k in range(cuda.threadIdx.x, B * n_own, cuda.blockDim.x):
         s = k // n_own
         u = u0 + k % n_own
-        dh0[s, u] = dh_prev(dgates, W_hh, s, 0, u, zero) if lengths[s] > 0 \
-            else dh_n[s, u]
+        dh0[s, u] = masked(h_mask, s, u, dh_prev(dgates, W_hh, s, 0, u, zero)) \
+            if lengths[s] > 0 else dh_n[s, u]

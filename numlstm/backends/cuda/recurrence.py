@@ -7,7 +7,10 @@ Cell variants, as the CPU's :mod:`..cpu.lstm_cell_variants`: ``n`` gate
 blocks, i, f, g, o (4) or, with coupled gates (CIFG), i, g, o (3) and ``f
 = 1 - i``; so the g block starts at ``(n - 2) H`` and the o block at ``(n
 - 1) H``. ``peep`` holds the peephole weights, ``(n - 1) H`` of them (i,
-f, o, or i, o), or nothing (a zero-length array).
+f, o, or i, o), or nothing (a zero-length array). ``h_mask (B, H)`` is a
+recurrent dropout mask on ``h_{t-1}`` in the recurrent product (``h_prev``
+then caches the masked state, and ``dh_{t-1}`` is masked alike), or
+nothing (``(0, 0)``).
 """
 
 from . import scalar
@@ -75,6 +78,13 @@ def gate_grads(gates, cells, c0, dgates, s, t, u, H, n, dh, dc, peep, one,
     dgates[s, t, gi + u] = dg
     dgates[s, t, oi + u] = do
     return dc_prev
+
+
+@device_function
+def masked(h_mask, s, q, value):
+    """``value`` times the recurrent dropout mask of row ``s``, unit ``q``
+    (``value`` itself without a mask, ``h_mask`` of shape ``(0, 0)``)."""
+    return value * h_mask[s, q] if h_mask.shape[0] > 0 else value
 
 
 @device_function
