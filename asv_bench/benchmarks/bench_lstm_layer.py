@@ -48,12 +48,14 @@ class LSTMCellVariants:
     each must stay within 1.3 times the plain cell's."""
 
     params = (["small", "medium"],
-              ["plain", "peephole", "coupled", "coupled+peephole"])
+              ["plain", "peephole", "coupled", "coupled+peephole",
+               "recurrent_dropout"])
     param_names = ["config", "cell"]
     timeout = 300.0
     CELLS = {"plain": {}, "peephole": dict(peephole=True),
              "coupled": dict(coupled_gates=True),
-             "coupled+peephole": dict(peephole=True, coupled_gates=True)}
+             "coupled+peephole": dict(peephole=True, coupled_gates=True),
+         "recurrent_dropout": dict(recurrent_dropout=0.25)}
 
     def setup(self, config, cell):
         B, T, D, H = CONFIGS[config]

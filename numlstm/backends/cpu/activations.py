@@ -20,8 +20,6 @@ sigmoid_from_tanh = cpu_kernel(_scalar.sigmoid_from_tanh)
 lstm_cell = cpu_kernel(_scalar.lstm_cell)
 lstm_output_grads = cpu_kernel(_scalar.lstm_output_grads)
 lstm_cell_grads = cpu_kernel(_scalar.lstm_cell_grads)
-peephole_output_grads = cpu_kernel(_scalar.peephole_output_grads)
-peephole_cell_grads = cpu_kernel(_scalar.peephole_cell_grads)
 coupled_cell_grads = cpu_kernel(_scalar.coupled_cell_grads)
 
 

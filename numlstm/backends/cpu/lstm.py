@@ -51,7 +51,12 @@ from .lstm_cell import (
     step_rows,
     take_input_grads,
 )
-from .lstm_cell_variants import peephole_grads
+from .lstm_cell_variants import (
+    full_peep,
+    peephole_grads,
+    variant_cells,
+    variant_gate_grads,
+)
 from .lstm_weight_grads import (
     partial_grads,
     partials_buffers,
@@ -77,6 +82,7 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
     T, D = X.shape[1], X.shape[2]
     H = h_n.shape[1]
     N = padded_width(b.shape[0], X.itemsize)
+    variant = b.shape[0] != 4 * H or peep.shape[0] > 0
     for t in range(T):
         # rec = x_t @ W_ih^T + h_{t-1} @ W_hh^T: the second product continues
         # the multiply-add chains of the first, as one product over
@@ -91,6 +97,9 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
                         runtime_true(s0))
         else:
             tile_matmul(h_n[:, :H], W_hhT, rec, s0, s1, N, H, runtime_true(s0))
+        if variant:
+            variant_cells(s0, s1, t, rec, b, lengths, H_out, c_n, gates, cells,
+                          peep)
         step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
                   h_prev, peep, h_mask)
 
@@ -126,6 +135,7 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     W_ihT = transpose_padded(W_ih)
     W_hhT = transpose_padded(W_hh)
     rec_p = np.empty((B, W_hhT.shape[1]), X.dtype)
+    peep = full_peep(peep, W_hh)
     copy_rows(h0, h_n)
     copy_rows(c0, c_n)
     n_chunks = n_chunks_for(B, num_threads())
@@ -147,7 +157,11 @@ def _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
     H = dh0.shape[1]
     K = d_in + H
     n_cols = W_cat.shape[0]
+    variant = n_cols != 4 * H or peep.shape[0] > 0
     for t in range(T - 1, -1, -1):
+        if variant:
+            variant_gate_grads(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0,
+                               G, n_cols // H, peep)
         gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G,
                         n_cols // H, peep)
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh] (dh_{t-1} alone when
@@ -273,6 +287,7 @@ def _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev,
     B, D = X.shape[0], X.shape[2]
     d_in = D if input_grad else runtime_zero(D)
     W_cat, dxh = backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
+    peep = full_peep(peep, W_hh)
     n_chunks = n_chunks_for(B, num_threads())
     P, db_p = partials_buffers(n_chunks if per_chunk else 0, X, h_prev, G,
                                db.shape[0])

@@ -18,7 +18,6 @@ from .activations import (
     sigmoid_from_tanh,
 )
 from .fastexp import tanh_fast
-from .lstm_cell_variants import gate_grads_row_variant, gates_cell_row_variant
 from .rows import copy_row, mul_row, zero_row
 from .tile import padded_width, row_length
 
@@ -48,14 +47,15 @@ def gates_cell_row(r, b, g, c_prev, c_out, h_out, H):
 def step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
               h_prev, peep, h_mask):
     """Step ``t`` of rows ``s0 .. s1 - 1`` from their pre-activations
-    ``rec``: gates, cell and hidden state, and the state carried on. A
-    ``b`` of 3H (coupled gates) or a non-empty ``peep`` (peepholes) takes
-    the cell of :mod:`.lstm_cell_variants`; with a recurrent dropout mask
+    ``rec``: gates, cell and hidden state, and the state carried on. For a
+    ``b`` of 3H (coupled gates) or a non-empty ``peep`` (peepholes) the
+    caller has run the cell (:func:`.lstm_cell_variants.variant_cells`)
+    and this carries the state on; with a recurrent dropout mask
     ``h_mask`` the caller has written ``h_prev`` (the masked state the
     product read)."""
     H = h_n.shape[1]
-    plain = b.shape[0] == 4 * H and peep.shape[0] == 0
     masked = h_mask.shape[0] > 0
+    plain = b.shape[0] == 4 * H and peep.shape[0] == 0
     for s in range(s0, s1):
         if t < lengths[s]:
             if not masked:
@@ -63,9 +63,6 @@ def step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
             if plain:
                 gates_cell_row(rec[s], b, gates[s, t], c_n[s], cells[s, t],
                                H_out[s, t], H)
-            else:
-                gates_cell_row_variant(rec[s], b, gates[s, t], c_n[s],
-                                       cells[s, t], H_out[s, t], H, peep)
             copy_row(cells[s, t], c_n[s])
             copy_row(H_out[s, t], h_n[s])
         else:  # padding: the state is carried unchanged
@@ -111,18 +108,17 @@ def gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G, n,
     """The gate gradients ``G[s, t]`` of step ``t`` for rows ``s0 .. s1 - 1``
     in place of the gates there (zero at padded steps); ``dh0``/``dc0`` hold
     the running gradients; ``n`` gate blocks and ``peep`` as
-    :func:`step_rows` reads them from ``b`` and ``peep``."""
+    :func:`step_rows` reads them from ``b`` and ``peep``. The live rows of
+    a variant cell are left to
+    :func:`.lstm_cell_variants.variant_gate_grads`."""
     H = dh0.shape[1]
     plain = n == 4 and peep.shape[0] == 0
     for s in range(s0, s1):
         if t < lengths[s]:
-            c_prev = cells[s, t - 1] if t > 0 else c0[s]
             if plain:
+                c_prev = cells[s, t - 1] if t > 0 else c0[s]
                 gate_grads_row(dh0[s], dH_out[s, t], G[s, t], cells[s, t],
                                c_prev, dc0[s], H)
-            else:
-                gate_grads_row_variant(dh0[s], dH_out[s, t], G[s, t],
-                                       cells[s, t], c_prev, dc0[s], H, n, peep)
         else:
             zero_row(G[s, t, :n * H])
 

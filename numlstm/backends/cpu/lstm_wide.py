@@ -31,7 +31,12 @@ from ._nonliteral import runtime_zero
 from ._threads import num_threads
 from .lstm import backward_setup, gate_grad_scratch
 from .lstm_cell import gate_grads_rows, mask_rows, step_rows, take_input_grads
-from .lstm_cell_variants import peephole_grads
+from .lstm_cell_variants import (
+    full_peep,
+    peephole_grads,
+    variant_cells,
+    variant_gate_grads,
+)
 from .lstm_weight_grads import weight_grads
 from .rows import copy_row, copy_rows
 from .tile import (
@@ -83,9 +88,11 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
     copy_rows(h0, h_n)
     copy_rows(c0, c_n)
     rec_p = np.empty((B, L), dtype)
+    peep = full_peep(peep, W_hh)
     n_col_chunks = max(1, min(n_threads, N // (4 * vw)))
     n_row_chunks = n_chunks_for(B, n_threads)
     masked = h_mask.shape[0] > 0
+    variant = b.shape[0] != 4 * H or peep.shape[0] > 0
     for t in range(T):
         if masked:  # recurrent dropout: the product reads the masked h_{t-1}
             mask_rows(runtime_zero(B), B, t, lengths, h_n, h_mask, h_prev)
@@ -100,6 +107,9 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
         # the gate math of the step, split over rows
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
+            if variant:
+                variant_cells(s0, s1, t, rec_p, b, lengths, H_out, c_n, gates,
+                              cells, peep)
             step_rows(s0, s1, t, rec_p, b, lengths, H_out, h_n, c_n, gates,
                       cells, h_prev, peep, h_mask)
 
@@ -134,13 +144,18 @@ def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
     K = d_in + H
     vw = VECTOR_BYTES // X.itemsize
     W_cat, dxh = backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
+    peep = full_peep(peep, W_hh)
     NK = padded_width(K, X.itemsize)
     n_threads = num_threads()
     n_col_chunks = max(1, min(n_threads, NK // (4 * vw)))
     n_row_chunks = n_chunks_for(B, n_threads)
+    variant = W_hh.shape[0] != 4 * H or peep.shape[0] > 0
     for t in range(T - 1, -1, -1):
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
+            if variant:
+                variant_gate_grads(s0, s1, t, c0, lengths, cells, dH_out, dh0,
+                                   dc0, G, W_hh.shape[0] // H, peep)
             gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0,
                             G, W_hh.shape[0] // H, peep)
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh], split over columns
