@@ -32,7 +32,8 @@ from numlstm.nn import LSTM, Sequential  # noqa: E402
 CELLS = {"plain": {}, "peephole": dict(peephole=True),
          "coupled": dict(coupled_gates=True),
          "coupled+peephole": dict(peephole=True, coupled_gates=True),
-         "recurrent_dropout": dict(recurrent_dropout=0.25)}
+         "recurrent_dropout": dict(recurrent_dropout=0.25),
+         "zoneout": dict(zoneout=0.1)}
 
 
 def layer_step(config: str, cell: dict, dtype: str = "float32"):

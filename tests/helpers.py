@@ -105,13 +105,14 @@ def nans(be, shape, dtype):
 
 def make_lstm_case(rng, B, T, D, H, dtype=np.float64, lengths=None,
                    w_scale=0.5, b_scale=0.5, coupled=False, peephole=False,
-                   recurrent_dropout=0.0):
+                   recurrent_dropout=0.0, zoneout=0.0):
     """Random C-contiguous LSTM inputs of one dtype, ``lengths`` int64.
 
     ``lengths`` may be None (all ``T``), ``"ragged"`` (``[T, 1, random...]``)
     or a sequence. ``coupled``: weights of 3H rows (CIFG); ``peephole``:
     peephole weights ``peep`` too; ``recurrent_dropout``: a mask ``h_mask``
-    of that rate.
+    of that rate; ``zoneout``: zoneout weights ``zone``, 1 (keep) with that
+    probability, else 0.
     """
     if lengths is None:
         lengths = np.full(B, T)
@@ -144,6 +145,9 @@ def make_lstm_case(rng, B, T, D, H, dtype=np.float64, lengths=None,
         keep = rng.random((B, H)) >= recurrent_dropout
         case["h_mask"] = np.ascontiguousarray(keep / (1 - recurrent_dropout),
                                               dtype=dtype)
+    if zoneout:
+        case["zone"] = np.ascontiguousarray(rng.random((B, T, H)) < zoneout,
+                                            dtype=dtype)
     return case
 
 
@@ -192,7 +196,7 @@ def lstm_forward(case, be, gate_width=None):
 def _variant_arrays(case, be):
     """The cell-variant keywords of a kernel call: those ``case`` has."""
     return {k: be.asarray(case[k], case["X"].dtype)
-            for k in ("peep", "h_mask") if k in case}
+            for k in ("peep", "h_mask", "zone") if k in case}
 
 
 def lstm_backward(case, fwd, seeds, be, input_grad=True, dgates=None):
@@ -243,11 +247,11 @@ def reference_lstm(case, seeds=None):
     """The NumPy oracle in float64: forward dict, and gradients if ``seeds``."""
     f64 = {k: np.asarray(case[k], np.float64) for k in LSTM_INPUTS}
     peep = case.get("peep")
-    mask = case.get("h_mask")
+    extra = {k: np.asarray(case[k], np.float64)
+             for k in ("peep", "h_mask", "zone") if k in case}
     H_out, h_n, c_n, cache = ref.lstm_forward(
         f64["X"], f64["W_ih"], f64["W_hh"], f64["b"], f64["h0"], f64["c0"],
-        case["lengths"], None if peep is None else np.asarray(peep, np.float64),
-        None if mask is None else np.asarray(mask, np.float64))
+        case["lengths"], **extra)
     fwd = {"H_out": H_out, "h_n": h_n, "c_n": c_n}
     if seeds is None:
         return fwd, None

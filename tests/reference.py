@@ -34,7 +34,8 @@ def _peep_parts(peep, H, n_gates):
     return peep[:H], peep[H:2 * H], peep[2 * H:]
 
 
-def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None, h_mask=None):
+def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None, h_mask=None,
+                 zone=None):
     """Return (H_out (B,T,H), h_n, c_n, cache) of one LSTM layer.
 
     ``W_hh`` of 4H rows: gates i, f, g, o. Of 3H rows: coupled gates
@@ -42,6 +43,10 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None, h_mask=None):
     ``(3H,)`` i, f, o (``(2H,)`` i, o with coupled gates), i and f seeing
     ``c_{t-1}``, o seeing ``c_t``. ``h_mask (B, H)``: recurrent dropout,
     ``h_{t-1}`` times the mask in the recurrent product at every step.
+    ``zone (B, T, H)``: zoneout, each unit keeps ``z`` of its previous
+    state, ``c_t = z c_{t-1} + (1 - z) c~_t`` and the same for ``h``, where
+    ``c~_t``, ``h~_t`` are the cell's new values (o's peephole sees
+    ``c~_t``).
     """
     X = np.asarray(X, np.float64)
     B, T, _ = X.shape
@@ -65,7 +70,11 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None, h_mask=None):
         o = sigmoid(a[:, (n_gates - 1) * H:] + p_o * c_new)
         h_new = o * np.tanh(c_new)
         live = (t < np.asarray(lengths))[:, None]
-        cache.append((m * h, c.copy(), i, f, g, o, c_new, live))
+        z = np.zeros((B, H)) if zone is None else np.asarray(zone[:, t],
+                                                              np.float64)
+        cache.append((m * h, c.copy(), i, f, g, o, c_new, live, z))
+        c_new = z * c + (1 - z) * c_new
+        h_new = z * h + (1 - z) * h_new
         h = np.where(live, h_new, h)
         c = np.where(live, c_new, c)
         H_out[:, t] = np.where(live, h_new, 0.0)
@@ -88,9 +97,10 @@ def lstm_backward(dH_out, dh_n, dc_n, cache):
     dh = np.array(dh_n, np.float64)
     dc = np.array(dc_n, np.float64)
     for t in reversed(range(T)):
-        h_prev, c_prev, i, f, g, o, c_new, live = steps[t]
-        dh_t = np.where(live, dh + dH_out[:, t], 0.0)
-        dc_t = np.where(live, dc, 0.0)
+        h_prev, c_prev, i, f, g, o, c_new, live, z = steps[t]
+        dh_all = np.where(live, dh + dH_out[:, t], 0.0)
+        dc_all = np.where(live, dc, 0.0)
+        dh_t, dc_t = (1 - z) * dh_all, (1 - z) * dc_all
         tc = np.tanh(c_new)
         da_o = dh_t * tc * o * (1 - o)
         dc_t = dc_t + dh_t * o * (1 - tc ** 2) + da_o * p_o
@@ -111,8 +121,8 @@ def lstm_backward(dH_out, dh_n, dc_n, cache):
         dW_ih += da.T @ X[:, t]
         dW_hh += da.T @ h_prev
         db += da.sum(axis=0)
-        dh = np.where(live, (da @ W_hh) * m, dh)
-        dc = np.where(live, dc_prev, dc)
+        dh = np.where(live, (da @ W_hh) * m + z * dh_all, dh)
+        dc = np.where(live, dc_prev + z * dc_all, dc)
     grads = (dX, dW_ih, dW_hh, db, dh, dc)
     if peep is None:
         return grads

@@ -1,5 +1,5 @@
 """The cell variants as estimator parameters (``peephole``,
-``coupled_gates``, ``recurrent_dropout``) over the registry's 11
+``coupled_gates``, ``recurrent_dropout``, ``zoneout``) over the registry's 11
 estimators: the documented weights, the exact gradient of
 ``make_objective`` (so L-BFGS too), pickling, ``set_weights``, refused
 changes after a fit and refused values. The kernels themselves are
@@ -17,7 +17,9 @@ pytestmark = pytest.mark.filterwarnings(
 
 ALL = select()
 CELLS = {"peephole": dict(peephole=True), "coupled": dict(coupled_gates=True),
-         "coupled-peephole": dict(peephole=True, coupled_gates=True)}
+         "coupled-peephole": dict(peephole=True, coupled_gates=True),
+         # make_objective runs without dropout: zoneout's expectation
+         "coupled-zoneout": dict(coupled_gates=True, zoneout=0.3)}
 
 
 def _data(model, **kw):
@@ -172,3 +174,67 @@ def test_recurrent_dropout_learns():
                                  recurrent_dropout=0.2, random_state=0)
     model.fit(X[:300], y[:300])
     assert model.score(X[300:], y[300:]) > 0.8
+
+
+# ---------------------------------------------------------------- zoneout
+
+def test_zoneout_predicts_with_its_expectation():
+    """Predicting, every unit keeps ``zoneout`` of its previous state: the
+    reference with that weight everywhere gives the same outputs."""
+    import reference as ref
+
+    from numlstm import VanillaLSTMRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 5, 2))
+    y = X[:, :, 0].sum(axis=1)
+    model = VanillaLSTMRegressor(4, zoneout=0.3, max_iter=3, dtype="float64",
+                                 random_state=0).fit(X, y)
+    w = model.get_weights()
+    zeros = np.zeros((12, 4))
+    _, h_n, _, _ = ref.lstm_forward(X, w["lstm.0.W_ih"], w["lstm.0.W_hh"],
+                                    w["lstm.0.b"], zeros, zeros,
+                                    np.full(12, 5), zone=np.full((12, 5, 4), 0.3))
+    want = ref.dense_forward(h_n, w["dense.W"], w["dense.b"])[:, 0]
+    np.testing.assert_allclose(model.predict(X), want, rtol=1e-12, atol=1e-12)
+    plain = VanillaLSTMRegressor(4, max_iter=1, dtype="float64").fit(X, y)
+    plain.set_weights(w)
+    assert not np.allclose(plain.predict(X), want)
+
+
+def test_zoneout_refuses_peepholes_and_lbfgs():
+    for params, match in ((dict(zoneout=0.2, peephole=True), "peephole"),
+                          (dict(zoneout=0.2, solver="lbfgs"),
+                           "zoneout needs a stochastic solver")):
+        model = make("vanilla-reg", **params)
+        with pytest.raises(ValueError, match=match):
+            model.fit(*_data(model))
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0])
+def test_zoneout_must_be_a_rate(value):
+    model = make("vanilla-reg", zoneout=value)
+    with pytest.raises(ValueError, match="zoneout must be in"):
+        model.fit(*_data(model))
+
+
+@pytest.mark.parametrize("key", ["stacked-reg", "bidirectional-clf",
+                                 "encoder-decoder-reg"])
+def test_zoneout_fits_are_seeded(key):
+    X, y = _data(make(key))
+    w = [make(key, zoneout=0.4).fit(X, y).get_weights() for _ in range(2)]
+    assert all(np.array_equal(w[0][k], w[1][k]) for k in w[0])
+    other = make(key).fit(X, y).get_weights()
+    assert not all(np.array_equal(w[0][k], other[k]) for k in w[0])
+
+
+def test_zoneout_learns():
+    from numlstm import VanillaLSTMRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 8, 2))
+    y = X[:, :, 0].sum(axis=1) / 3
+    model = VanillaLSTMRegressor(16, max_iter=60, learning_rate_init=1e-2,
+                                 zoneout=0.1, random_state=0)
+    model.fit(X[:300], y[:300])
+    assert model.score(X[300:], y[300:]) > 0.9

@@ -27,11 +27,13 @@ from helpers import (
 )
 from test_lstm_kernels import CPU_SPLITS
 
-#: (coupled, peephole, recurrent dropout) of each variant
-CELLS = {"peephole": (False, True, 0.0), "coupled": (True, False, 0.0),
-         "coupled-peephole": (True, True, 0.0),
-         "recurrent-dropout": (False, False, 0.4),
-         "coupled-peephole-dropout": (True, True, 0.4)}
+#: (coupled, peephole, recurrent dropout, zoneout) of each variant
+CELLS = {"peephole": (False, True, 0.0, 0.0), "coupled": (True, False, 0.0, 0.0),
+         "coupled-peephole": (True, True, 0.0, 0.0),
+         "recurrent-dropout": (False, False, 0.4, 0.0),
+         "coupled-peephole-dropout": (True, True, 0.4, 0.0),
+         "zoneout": (False, False, 0.0, 0.3),
+         "coupled-zoneout-dropout": (True, False, 0.4, 0.3)}
 SHAPES = [(1, 1, 1, 1, None), (2, 5, 1, 3, [5, 1]), (4, 6, 3, 5, "ragged"),
           (5, 7, 4, 8, [7, 1, 3, 7, 2])]
 SHAPE_IDS = [f"B{b}T{t}D{d}H{h}" for b, t, d, h, _ in SHAPES]
@@ -40,11 +42,11 @@ FWD_OUT = ("H_out", "h_n", "c_n")
 
 def _case(seed, shape, dtype, cell, **kw):
     B, T, D, H, lengths = shape
-    coupled, peephole, rate = CELLS[cell]
+    coupled, peephole, rate, zoneout = CELLS[cell]
     rng = np.random.default_rng(seed)
     case = make_lstm_case(rng, B, T, D, H, dtype, lengths=lengths,
                           coupled=coupled, peephole=peephole,
-                          recurrent_dropout=rate, **kw)
+                          recurrent_dropout=rate, zoneout=zoneout, **kw)
     return case, make_lstm_seeds(rng, case)
 
 

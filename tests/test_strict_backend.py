@@ -68,15 +68,17 @@ def test_strict_backend_gives_the_cpu_bits(key, dtype):
         np.testing.assert_array_equal(a, b, err_msg=f"{key} result {k}")
 
 
+@pytest.mark.parametrize("cell", [
+    dict(peephole=True, coupled_gates=True, recurrent_dropout=0.3),
+    dict(coupled_gates=True, zoneout=0.3)], ids=["peephole", "zoneout"])
 @pytest.mark.parametrize("key", ["bidirectional-clf", "encoder-decoder-reg"])
-def test_cell_variants_through_the_strict_backend(key):
-    """Peepholes, coupled gates and recurrent dropout (its masks uploaded
-    by the layer) leave all array work to the backend too."""
+def test_cell_variants_through_the_strict_backend(key, cell):
+    """The cell variants (recurrent dropout's masks and zoneout's weights
+    uploaded or filled by the layer) leave all array work to the backend."""
     make, data = ESTIMATORS[key]
     X, y = data()
-    fits = [make(max_iter=2, random_state=0, peephole=True,
-                 coupled_gates=True, recurrent_dropout=0.3,
-                 backend=backend).fit(X, y) for backend in ("strict", "cpu")]
+    fits = [make(max_iter=2, random_state=0, backend=backend, **cell).fit(X, y)
+            for backend in ("strict", "cpu")]
     a, b = (m.get_weights() for m in fits)
     for name in b:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)

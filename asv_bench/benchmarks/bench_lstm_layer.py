@@ -49,13 +49,14 @@ class LSTMCellVariants:
 
     params = (["small", "medium"],
               ["plain", "peephole", "coupled", "coupled+peephole",
-               "recurrent_dropout"])
+               "recurrent_dropout", "zoneout"])
     param_names = ["config", "cell"]
     timeout = 300.0
     CELLS = {"plain": {}, "peephole": dict(peephole=True),
              "coupled": dict(coupled_gates=True),
              "coupled+peephole": dict(peephole=True, coupled_gates=True),
-         "recurrent_dropout": dict(recurrent_dropout=0.25)}
+             "recurrent_dropout": dict(recurrent_dropout=0.25),
+             "zoneout": dict(zoneout=0.1)}
 
     def setup(self, config, cell):
         B, T, D, H = CONFIGS[config]

@@ -160,7 +160,7 @@ class Backend(Protocol):
 
     def lstm_forward(self, X, W_ih, W_hh, b, h0, c0, lengths,
                      H_out, h_n, c_n, gates, cells, h_prev, rec,
-                     peep=None, h_mask=None) -> None:
+                     peep=None, h_mask=None, zone=None) -> None:
         """One LSTM layer over ragged sequences, gates i, f, g, o.
 
         ``X (B, T, D)``, ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b (4H,)``,
@@ -177,12 +177,16 @@ class Backend(Protocol):
         ``c_t`` (Gers & Schmidhuber 2000); None for none. ``h_mask (B, H)``,
         recurrent dropout (Gal & Ghahramani 2016): the recurrent product
         reads ``h_mask * h_{t-1}`` at every step, and ``h_prev`` caches
-        that; None for none."""
+        that; None for none. ``zone (B, T, H)``, zoneout (Krueger et al.
+        2017): each unit keeps that share of its previous ``c`` and ``h``,
+        ``c_t = z c_{t-1} + (1 - z) c~_t`` (the same for ``h``; ``cells``
+        and ``H_out`` hold the zoned state); not with ``peep``; None for
+        none."""
 
     def lstm_backward(self, X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                       dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
                       dgates, input_grad: bool, peep=None,
-                      dpeep=None, h_mask=None) -> None:
+                      dpeep=None, h_mask=None, zone=None) -> None:
         """BPTT of :meth:`lstm_forward` (whose cached ``gates``, ``cells``,
         ``h_prev`` it takes). ``dH_out (B, T, H)``, ``dh_n, dc_n (B, H)``.
         Outputs: ``dX (B, T, D)`` (only when ``input_grad``), ``dW_ih``,
@@ -191,7 +195,7 @@ class Backend(Protocol):
         (their gradients then take their place). With ``peep`` (as given to
         the forward), ``dpeep`` of its shape receives its gradient; the
         forward's ``h_mask`` scales the gradient of every ``h_{t-1}`` that
-        passes through the recurrent product."""
+        passes through the recurrent product; ``zone`` as the forward's."""
 
     def dense_forward(self, X, W, b, out) -> None:
         """``out (N, K) = X (N, D) @ W.T (K, D) + b (K,)``."""

@@ -28,6 +28,7 @@ from ..nn import (
     Dropout,
     Sequential,
 )
+from ..nn.layers import ZONEOUT_WITH_PEEPHOLE
 from ._changes import ParameterChangesMixin
 from ._lbfgs import LBFGSMixin
 from ._params import (
@@ -59,7 +60,8 @@ TRAINING_PARAMETERS = (
 
 #: the cell-variant parameters every estimator shares (architecture: a
 #: fitted model refuses to change them, :mod:`._changes`)
-CELL_PARAMETERS = ("peephole", "coupled_gates", "recurrent_dropout")
+CELL_PARAMETERS = ("peephole", "coupled_gates", "recurrent_dropout",
+                   "zoneout")
 
 #: what the base's constructor takes
 SHARED_PARAMETERS = TRAINING_PARAMETERS + CELL_PARAMETERS
@@ -123,6 +125,7 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
         "peephole": [Boolean()],
         "coupled_gates": [Boolean()],
         "recurrent_dropout": [FiniteReal(0, 1)],
+        "zoneout": [FiniteReal(0, 1)],
     }
     #: parameters that others override, left unchecked
     _overridden_parameters = ()
@@ -135,10 +138,11 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
                  epsilon=1e-8, clip_norm=5.0, dropout=0.0, random_state=None,
                  verbose=False, warm_start=False, backend="auto",
                  dtype="float32", peephole=False, coupled_gates=False,
-                 recurrent_dropout=0.0):
+                 recurrent_dropout=0.0, zoneout=0.0):
         self.peephole = peephole
         self.coupled_gates = coupled_gates
         self.recurrent_dropout = recurrent_dropout
+        self.zoneout = zoneout
         self.solver = solver
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
@@ -190,7 +194,8 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
         """The cell-variant fields of the network spec."""
         return {"peephole": bool(self.peephole),
                 "coupled_gates": bool(self.coupled_gates),
-                "recurrent_dropout": float(self.recurrent_dropout)}
+                "recurrent_dropout": float(self.recurrent_dropout),
+                "zoneout": float(self.zoneout)}
 
     def _recurrent_layer(self, spec: RecurrentSpec, width: int, size: int,
                          return_sequences: bool):
@@ -243,7 +248,9 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
         """Check the parameters against :attr:`_parameter_constraints`, then
         the combinations no table entry sees."""
         validate_parameters(self)
-        for name in ("dropout", "recurrent_dropout"):
+        if self.peephole and self.zoneout > 0:
+            raise ValueError(ZONEOUT_WITH_PEEPHOLE)
+        for name in ("dropout", "recurrent_dropout", "zoneout"):
             if self.solver == "lbfgs" and getattr(self, name) > 0:
                 raise ValueError(f"{name} needs a stochastic solver: L-BFGS "
                                  f"requires a deterministic loss; use {name}=0 "

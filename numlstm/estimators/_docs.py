@@ -97,6 +97,12 @@ TRAINING_PARAMETERS = """\
         2016; Keras' ``recurrent_dropout``): one mask per sequence for all
         steps of a forward pass (with ``tbptt_steps``, per chunk), fused in
         the time loop. Needs a stochastic solver.
+    zoneout : float, default=0.0
+        Zoneout in every LSTM layer (Krueger et al. 2017): while training,
+        each unit keeps its previous cell and hidden state at each step
+        with this probability; when predicting, every unit keeps this share
+        of them (the expectation). Fused in the time loop; not with
+        ``peephole``; needs a stochastic solver.
 
 """
 

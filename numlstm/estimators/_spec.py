@@ -46,11 +46,14 @@ class NetworkSpec:
     recurrent_dropout: float = field(default=0.0, kw_only=True,
                                      metadata={"parameter": "recurrent_dropout",
                                                "training": True})
+    zoneout: float = field(default=0.0, kw_only=True,
+                           metadata={"parameter": "zoneout", "training": True})
 
     def cell_options(self) -> dict:
         """The LSTM layers' cell keywords (:class:`numlstm.nn.LSTM`)."""
         return {"peephole": self.peephole, "coupled_gates": self.coupled_gates,
-                "recurrent_dropout": self.recurrent_dropout}
+                "recurrent_dropout": self.recurrent_dropout,
+                "zoneout": self.zoneout}
 
     @classmethod
     def extending(cls, spec: NetworkSpec, **values) -> NetworkSpec:

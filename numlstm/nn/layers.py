@@ -57,6 +57,13 @@ class Layer:
         raise NotImplementedError
 
 
+#: the combination of cell variants the kernels do not run
+ZONEOUT_WITH_PEEPHOLE = (
+    "zoneout is not supported with peephole=True: the output gate's "
+    "peephole sees the cell before zoneout, which the kernels do not keep; "
+    "use one of them.")
+
+
 class LSTM(Layer):
     """One LSTM layer (PyTorch gate layout i, f, g, o).
 
@@ -77,6 +84,11 @@ class LSTM(Layer):
         training (Gal & Ghahramani 2016, Keras' ``recurrent_dropout``): one
         mask per sequence for all steps of a forward pass, scaled by ``1 /
         (1 - rate)``, drawn from ``rng`` (seeded by :class:`Sequential`).
+    zoneout : float
+        Zoneout (Krueger et al. 2017): while training each unit keeps its
+        previous ``c`` and ``h`` at each step with this probability (one
+        draw per unit and step, from ``rng``); otherwise every unit keeps
+        this share of them, the expectation. Not with peepholes.
 
     Weights: ``W_ih (4H, D)`` Glorot-uniform, ``W_hh (4H, H)`` orthogonal,
     ``b (4H,)`` zero except the forget-gate block, which is 1. With coupled
@@ -101,12 +113,16 @@ class LSTM(Layer):
     def __init__(self, input_size: int, hidden_size: int,
                  return_sequences: bool = False, peephole: bool = False,
                  coupled_gates: bool = False,
-                 recurrent_dropout: float = 0.0) -> None:
-        if not 0.0 <= recurrent_dropout < 1.0:
-            raise ValueError("recurrent_dropout must be in [0, 1), got "
-                             f"{recurrent_dropout!r}")
+                 recurrent_dropout: float = 0.0, zoneout: float = 0.0) -> None:
+        for name, rate in (("recurrent_dropout", recurrent_dropout),
+                           ("zoneout", zoneout)):
+            if not 0.0 <= rate < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
+        if zoneout > 0 and peephole:
+            raise ValueError(ZONEOUT_WITH_PEEPHOLE)
         self.recurrent_dropout = float(recurrent_dropout)
-        if self.recurrent_dropout > 0:
+        self.zoneout = float(zoneout)
+        if self.recurrent_dropout > 0 or self.zoneout > 0:
             # only then: Sequential seeds the layers that have one
             self.rng = np.random.default_rng()
         self.input_size = int(input_size)
@@ -184,6 +200,7 @@ class LSTM(Layer):
         self._workspace(B, T, X.dtype)
         self.X, self.lengths = X, lengths
         self.h_mask = self._draw_mask(B, X.dtype) if training else None
+        self.zone = self._zone(B, T, X.dtype, training)
         self.c0 = self.zero_state if c0 is None else c0
         h0 = self.zero_state if h0 is None else h0
         w = self.weights
@@ -205,11 +222,28 @@ class LSTM(Layer):
         self.backend.upload(keep.astype(dtype) / dtype.type(1.0 - rate), mask)
         return mask
 
+    def _zone(self, B, T, dtype, training):
+        """The zoneout weights ``(B, T, H)`` of a pass, or None: while
+        training 1 (keep) with probability ``zoneout``, drawn on the host
+        as the dropout masks; otherwise ``zoneout`` everywhere."""
+        rate = self.zoneout
+        if rate == 0:
+            return None
+        zone = self.buffers.get("zone", (B, T, self.hidden_size), dtype)
+        if training:
+            keep = self.rng.random(zone.shape) < rate
+            self.backend.upload(keep.astype(dtype), zone)
+        else:
+            self.backend.fill(zone, rate)
+        return zone
+
     def _peep(self, weights, grads=None):
         """The variant keywords of the kernel calls: none for the plain cell
-        without recurrent dropout, so that a backend written before them
-        still runs it."""
+        without recurrent dropout or zoneout, so that a backend written
+        before them still runs it."""
         kw = {} if self.h_mask is None else {"h_mask": self.h_mask}
+        if self.zone is not None:
+            kw["zone"] = self.zone
         if not self.peephole:
             return kw
         kw["peep"] = weights["w_peep"]

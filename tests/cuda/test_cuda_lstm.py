@@ -54,7 +54,7 @@ def _check_forward(rng, sizes, dtype, tol):
     np.testing.assert_allclose(got["H_out"], H_out, rtol=tol, atol=tol)
     np.testing.assert_allclose(got["h_n"], h_n, rtol=tol, atol=tol)
     np.testing.assert_allclose(got["c_n"], c_n, rtol=tol, atol=tol)
-    for t, (h_prev, _, i, f, g, o, c_new, live) in enumerate(steps):
+    for t, (h_prev, _, i, f, g, o, c_new, live, _) in enumerate(steps):
         live = live[:, 0]
         gates = np.concatenate([i, f, g, o], axis=1)
         np.testing.assert_allclose(got["gates"][live, t], gates[live],

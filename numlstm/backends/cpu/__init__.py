@@ -57,43 +57,45 @@ def _or_empty(a, like, ndim=1):
 
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
                  H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None,
-                 h_mask=None):
+                 h_mask=None, zone=None):
     """:func:`.lstm.lstm_forward` or :func:`.lstm_wide.lstm_forward_wide`."""
     lstm_forward_split(use_wide(X.shape[0], X.shape[2], W_hh.shape[1]),
                        X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n,
-                       gates, cells, h_prev, rec, peep, h_mask)
+                       gates, cells, h_prev, rec, peep, h_mask, zone)
 
 
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
                   dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
-                  peep=None, dpeep=None, h_mask=None):
+                  peep=None, dpeep=None, h_mask=None, zone=None):
     """:func:`.lstm.lstm_backward` or :func:`.lstm_wide.lstm_backward_wide`."""
     lstm_backward_split(use_wide(X.shape[0], X.shape[2], W_hh.shape[1]),
                         X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                         dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
-                        dgates, input_grad, peep, dpeep, h_mask)
+                        dgates, input_grad, peep, dpeep, h_mask, zone)
 
 
 def lstm_forward_split(wide, X, W_ih, W_hh, b, h0, c0, lengths,
                        H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None,
-                       h_mask=None):
+                       h_mask=None, zone=None):
     """:func:`lstm_forward` with the thread split given (``wide``: by gate
     columns), for the tests that run both."""
     kernel = lstm_wide.lstm_forward_wide if wide else lstm.lstm_forward
     kernel(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n, gates, cells,
-           h_prev, rec, _or_empty(peep, X), _or_empty(h_mask, X, 2))
+           h_prev, rec, _or_empty(peep, X), _or_empty(h_mask, X, 2),
+           _or_empty(zone, X, 3))
 
 
 def lstm_backward_split(wide, X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                         dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
                         dgates, input_grad, peep=None, dpeep=None,
-                        h_mask=None):
+                        h_mask=None, zone=None):
     """:func:`lstm_backward` with the thread split given."""
     kernel = lstm_wide.lstm_backward_wide if wide else lstm.lstm_backward
     kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev, dH_out, dh_n, dc_n,
            dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
-           _or_empty(peep, X), _or_empty(dpeep, X), _or_empty(h_mask, X, 2))
+           _or_empty(peep, X), _or_empty(dpeep, X), _or_empty(h_mask, X, 2),
+           _or_empty(zone, X, 3))
 
 
 class CPUBackend:

@@ -56,6 +56,7 @@ from .lstm_cell_variants import (
     peephole_grads,
     variant_cells,
     variant_gate_grads,
+    zone_work_buffer,
 )
 from .lstm_weight_grads import (
     partial_grads,
@@ -77,7 +78,7 @@ from .tile import (
 
 @cpu_kernel
 def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
-                  cells, h_prev, rec, peep, h_mask):
+                  cells, h_prev, rec, peep, h_mask, zone):
     """The time loop of :func:`lstm_forward` for the rows ``s0 <= s < s1``."""
     T, D = X.shape[1], X.shape[2]
     H = h_n.shape[1]
@@ -101,12 +102,13 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
             variant_cells(s0, s1, t, rec, b, lengths, H_out, c_n, gates, cells,
                           peep)
         step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
-                  h_prev, peep, h_mask)
+                  h_prev, peep, h_mask, zone)
 
 
 @cpu_parallel_kernel
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
-                 H_out, h_n, c_n, gates, cells, h_prev, rec, peep, h_mask):
+                 H_out, h_n, c_n, gates, cells, h_prev, rec, peep, h_mask,
+                 zone):
     """Run one LSTM layer forward over a batch.
 
     Parameters
@@ -128,6 +130,9 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     peep : (3H,) or (2H,) peephole weights, or (0,) for none.
     h_mask : (B, H) recurrent dropout mask on ``h_{t-1}`` in the recurrent
         product (``h_prev`` then holds the masked state), or (0, 0).
+    zone : (B, T, H) zoneout weights (each unit keeps that share of its
+        previous ``c`` and ``h``; ``cells`` and ``H_out`` hold the zoned
+        state), or (0, 0, 0). Not with peepholes.
     """
     B = X.shape[0]
     # work arrays, once per call: W_ih^T and W_hh^T zero-padded to whole
@@ -135,40 +140,42 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     W_ihT = transpose_padded(W_ih)
     W_hhT = transpose_padded(W_hh)
     rec_p = np.empty((B, W_hhT.shape[1]), X.dtype)
-    peep = full_peep(peep, W_hh)
+    peep = full_peep(peep, W_hh, zone)
     copy_rows(h0, h_n)
     copy_rows(c0, c_n)
     n_chunks = n_chunks_for(B, num_threads())
     if n_chunks == 1:  # no thread launch for a small batch
         _forward_rows(runtime_zero(B), B, X, W_ihT, W_hhT, b, lengths, H_out,
-                      h_n, c_n, gates, cells, h_prev, rec_p, peep, h_mask)
+                      h_n, c_n, gates, cells, h_prev, rec_p, peep, h_mask,
+                      zone)
     else:
         for c in prange(n_chunks):
             s0, s1 = chunk_rows(c, n_chunks, B)
             _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n,
-                          gates, cells, h_prev, rec_p, peep, h_mask)
+                          gates, cells, h_prev, rec_p, peep, h_mask, zone)
 
 
 @cpu_kernel
 def _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
-                   dh0, dc0, G, dxh, d_in, peep, h_mask):
+                   dh0, dc0, G, dxh, d_in, peep, h_mask, zone, zone_work):
     """The time loop of :func:`lstm_backward` for the rows ``s0 <= s < s1``."""
     T = X.shape[1]
     H = dh0.shape[1]
     K = d_in + H
     n_cols = W_cat.shape[0]
-    variant = n_cols != 4 * H or peep.shape[0] > 0
+    variant = n_cols != 4 * H or peep.shape[0] > 0 or zone.shape[0] > 0
     for t in range(T - 1, -1, -1):
         if variant:
             variant_gate_grads(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0,
-                               G, n_cols // H, peep)
+                               G, n_cols // H, peep, zone, zone_work)
         gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G,
                         n_cols // H, peep)
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh] (dh_{t-1} alone when
         # dX is not wanted)
         tile_matmul(G[:, t], W_cat, dxh, s0, s1, padded_width(K, X.itemsize),
                     n_cols, runtime_false(s0))
-        take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in, h_mask)
+        take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in, h_mask,
+                         zone_work)
 
 
 def gate_grad_scratch(dgates, gates, X, n_hidden, n_gates):
@@ -217,13 +224,13 @@ def backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in):
 @cpu_kernel
 def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
                     dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk,
-                    peep, h_mask):
+                    peep, h_mask, zone, zone_work):
     """Chunk ``c`` of :func:`lstm_backward`: the time loop of its rows, then,
     if ``per_chunk``, the partial sums of their weight gradients (on the gate
     gradients still in this thread's caches)."""
     s0, s1 = chunk_rows(c, n_chunks, X.shape[0])
     _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
-                   dh0, dc0, G, dxh, d_in, peep, h_mask)
+                   dh0, dc0, G, dxh, d_in, peep, h_mask, zone, zone_work)
     if per_chunk:
         partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
 
@@ -231,7 +238,7 @@ def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
                   dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
-                  peep, dpeep, h_mask):
+                  peep, dpeep, h_mask, zone):
     """Backpropagate through one LSTM layer (full BPTT).
 
     Parameters
@@ -257,7 +264,8 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
         same to the last bit.
     peep, dpeep : the peephole weights as given to :func:`lstm_forward`
         and their gradient (out), both ``(0,)`` for a cell without.
-    h_mask : the recurrent dropout mask given to :func:`lstm_forward`.
+    h_mask, zone : the recurrent dropout mask and zoneout weights given to
+        :func:`lstm_forward`.
 
     The time loops and, in most cases, the weight gradients run in one
     parallel kernel; for large layers (:func:`sums_per_chunk` False) the
@@ -270,7 +278,7 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     per_chunk = sums_per_chunk(B, D, H, X.itemsize)
     _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev, dH_out,
                      dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
-                     bool(input_grad), per_chunk, peep, h_mask)
+                     bool(input_grad), per_chunk, peep, h_mask, zone)
     if not per_chunk:
         weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db)
     if peep.shape[0] > 0:
@@ -280,25 +288,26 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
 @cpu_parallel_kernel
 def _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev,
                      dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
-                     input_grad, per_chunk, peep, h_mask):
+                     input_grad, per_chunk, peep, h_mask, zone):
     """:func:`lstm_backward` on ``G`` (:func:`gate_width` rows, the gates
     on entry, their gradients on exit); the weight gradients only when
     ``per_chunk``."""
     B, D = X.shape[0], X.shape[2]
     d_in = D if input_grad else runtime_zero(D)
     W_cat, dxh = backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
-    peep = full_peep(peep, W_hh)
+    peep = full_peep(peep, W_hh, zone)
+    zone_work = zone_work_buffer(zone, B, W_hh.shape[1], X)
     n_chunks = n_chunks_for(B, num_threads())
     P, db_p = partials_buffers(n_chunks if per_chunk else 0, X, h_prev, G,
                                db.shape[0])
     if n_chunks == 1:
         _backward_chunk(runtime_zero(B), 1, X, W_cat, c0, lengths, cells, h_prev,
                         dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk,
-                        peep, h_mask)
+                        peep, h_mask, zone, zone_work)
     else:
         for c in prange(n_chunks):
             _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
                             dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in,
-                            per_chunk, peep, h_mask)
+                            per_chunk, peep, h_mask, zone, zone_work)
     if per_chunk:
         sum_all_partials(P, db_p, dW_ih, dW_hh, db)

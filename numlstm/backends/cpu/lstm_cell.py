@@ -18,7 +18,7 @@ from .activations import (
     sigmoid_from_tanh,
 )
 from .fastexp import tanh_fast
-from .rows import copy_row, mul_row, zero_row
+from .rows import add_into, copy_row, mul_row, zero_row, zone_row
 from .tile import padded_width, row_length
 
 
@@ -45,16 +45,18 @@ def gates_cell_row(r, b, g, c_prev, c_out, h_out, H):
 
 @cpu_kernel
 def step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
-              h_prev, peep, h_mask):
+              h_prev, peep, h_mask, zone):
     """Step ``t`` of rows ``s0 .. s1 - 1`` from their pre-activations
     ``rec``: gates, cell and hidden state, and the state carried on. For a
     ``b`` of 3H (coupled gates) or a non-empty ``peep`` (peepholes) the
     caller has run the cell (:func:`.lstm_cell_variants.variant_cells`)
     and this carries the state on; with a recurrent dropout mask
     ``h_mask`` the caller has written ``h_prev`` (the masked state the
-    product read)."""
+    product read). With zoneout weights ``zone (B, T, H)`` each unit keeps
+    that share of its previous ``c`` and ``h``."""
     H = h_n.shape[1]
     masked = h_mask.shape[0] > 0
+    zoned = zone.shape[0] > 0
     plain = b.shape[0] == 4 * H and peep.shape[0] == 0
     for s in range(s0, s1):
         if t < lengths[s]:
@@ -63,6 +65,9 @@ def step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
             if plain:
                 gates_cell_row(rec[s], b, gates[s, t], c_n[s], cells[s, t],
                                H_out[s, t], H)
+            if zoned:
+                zone_row(zone[s, t], c_n[s], cells[s, t])
+                zone_row(zone[s, t], h_n[s], H_out[s, t])
             copy_row(cells[s, t], c_n[s])
             copy_row(H_out[s, t], h_n[s])
         else:  # padding: the state is carried unchanged
@@ -124,12 +129,15 @@ def gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G, n,
 
 
 @cpu_kernel
-def take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in, h_mask):
+def take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in, h_mask,
+                     zone_work):
     """Split ``dxh = [dx_t, dh_{t-1}]`` of rows ``s0 .. s1 - 1`` into ``dX``
     and the running ``dh0`` (padded steps: ``dX`` is 0, ``dh0`` carried);
     ``dx_t`` has ``d_in`` columns, 0 when ``dX`` is not wanted. A recurrent
     dropout mask ``h_mask`` (non-empty) scales ``dh_{t-1}`` as the forward
-    scaled ``h_{t-1}``."""
+    scaled ``h_{t-1}``; with zoneout, ``zone_work[s, 2]`` (the share of
+    ``dh_t`` the unit kept, :func:`.lstm_cell_variants.variant_gate_grads`)
+    is added."""
     K = d_in + dh0.shape[1]
     for s in range(s0, s1):
         if t < lengths[s]:
@@ -139,6 +147,8 @@ def take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in, h_mask):
                 mul_row(dxh[s, d_in:K], h_mask[s], dh0[s])
             else:
                 copy_row(dxh[s, d_in:K], dh0[s])
+            if zone_work.shape[0] > 0:
+                add_into(zone_work[s, 2], dh0[s])
         elif d_in > 0:
             zero_row(dX[s, t])
 

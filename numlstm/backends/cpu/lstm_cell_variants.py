@@ -31,19 +31,53 @@ from .activations import (
     sigmoid_from_tanh,
 )
 from .fastexp import tanh_fast
-from .rows import zero_row
+from .rows import add_into, zero_row
 
 
 @cpu_kernel
-def full_peep(peep, W_hh):
+def full_peep(peep, W_hh, zone):
     """The peephole weights the row functions read: ``peep``, or zeros for
-    a coupled cell (``W_hh`` of 3H rows) without peepholes; made once per
-    call, before the time loop, so that the rows' loops carry no branch
-    and vectorise."""
+    a variant cell without peepholes (coupled gates, ``W_hh`` of 3H rows,
+    or zoneout, whose backward is the variant one); made once per call,
+    before the time loop, so that the rows' loops carry no branch and
+    vectorise."""
     H = W_hh.shape[1]
-    if peep.shape[0] > 0 or W_hh.shape[0] == 4 * H:
+    if peep.shape[0] > 0 or (W_hh.shape[0] == 4 * H and zone.shape[0] == 0):
         return peep
-    return np.zeros(2 * H, W_hh.dtype)
+    return np.zeros(W_hh.shape[0] - H, W_hh.dtype)
+
+
+@cpu_kernel
+def zone_work_buffer(zone, B, H, like):
+    """The backward's zoneout scratch ``(B, 5, H)`` (``(0, 5, H)`` without
+    zoneout): per row the new cell ``c~_t``, the shares of ``dh_t`` the
+    cell and the carry receive, that of ``dc_t`` the carry receives, and a
+    row of zeros."""
+    n = B if zone.shape[0] > 0 else 0
+    return np.zeros((n, 5, H), like.dtype)
+
+
+@cpu_kernel
+def _zone_split(z, dh, dH_t, dc, w):
+    """Split the gradients of a zoned unit's ``h_t`` (``dh + dH_t``) and
+    ``c_t`` (``dc``): the cell's shares (``1 - z``) into ``w[1]`` and
+    ``dc``, the carry's (``z``) into ``w[2]`` and ``w[3]``."""
+    for j in range(dc.size):
+        d = dh[j] + dH_t[j]
+        w[2, j] = z[j] * d
+        w[1, j] = d - w[2, j]
+        w[3, j] = z[j] * dc[j]
+        dc[j] -= w[3, j]
+
+
+@cpu_kernel
+def _new_cell(g, c_prev, H, n, out):
+    """The cell's new ``c~_t`` (before zoneout) from its gates."""
+    one = g.dtype.type(1.0)
+    gi = (n - 2) * H
+    for j in range(H):
+        f = one - g[j] if n == 3 else g[H + j]
+        out[j] = lstm_cell(g[j], f, g[gi + j], c_prev[j])
 
 
 @cpu_kernel
@@ -141,16 +175,28 @@ def gate_grads_row_variant(dh_next, dH_t, g, c, c_prev, dc, H, n, peep):
 
 @cpu_kernel
 def variant_gate_grads(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G, n,
-                       peep):
+                       peep, zone, zone_work):
     """:func:`gate_grads_row_variant` for the live rows of ``s0 .. s1 - 1``
     at step ``t``, before :func:`.lstm_cell.gate_grads_rows` (which zeroes
-    the padded ones): a loop of its own, as :func:`variant_cells`."""
+    the padded ones): a loop of its own, as :func:`variant_cells`. With
+    zoneout, the cell gets its ``1 - z`` share of the gradients, at its own
+    ``c~_t`` (recomputed from the gates), and ``c_{t-1}`` the carried
+    share ``z`` too; ``zone_work[s, 2]`` keeps ``h_{t-1}``'s share for
+    :func:`.lstm_cell.take_input_grads`."""
     H = dh0.shape[1]
     for s in range(s0, s1):
         if t < lengths[s]:
             c_prev = cells[s, t - 1] if t > 0 else c0[s]
-            gate_grads_row_variant(dh0[s], dH_out[s, t], G[s, t], cells[s, t],
-                                   c_prev, dc0[s], H, n, peep)
+            if zone.shape[0] > 0:
+                w = zone_work[s]
+                _new_cell(G[s, t], c_prev, H, n, w[0])
+                _zone_split(zone[s, t], dh0[s], dH_out[s, t], dc0[s], w)
+                gate_grads_row_variant(w[1], w[4], G[s, t], w[0], c_prev,
+                                       dc0[s], H, n, peep)
+                add_into(w[3], dc0[s])
+            else:
+                gate_grads_row_variant(dh0[s], dH_out[s, t], G[s, t],
+                                       cells[s, t], c_prev, dc0[s], H, n, peep)
 
 
 @cpu_kernel

@@ -36,6 +36,7 @@ from .lstm_cell_variants import (
     peephole_grads,
     variant_cells,
     variant_gate_grads,
+    zone_work_buffer,
 )
 from .lstm_weight_grads import weight_grads
 from .rows import copy_row, copy_rows
@@ -60,7 +61,8 @@ def _column_chunk(c, n_chunks, n_cols, width):
 
 @cpu_parallel_kernel
 def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
-                      H_out, h_n, c_n, gates, cells, h_prev, rec, peep, h_mask):
+                      H_out, h_n, c_n, gates, cells, h_prev, rec, peep, h_mask,
+                      zone):
     """Forward pass; arguments as :func:`numlstm.backends.cpu.lstm.lstm_forward`."""
     B, T, D = X.shape
     H = W_hh.shape[1]
@@ -88,7 +90,7 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
     copy_rows(h0, h_n)
     copy_rows(c0, c_n)
     rec_p = np.empty((B, L), dtype)
-    peep = full_peep(peep, W_hh)
+    peep = full_peep(peep, W_hh, zone)
     n_col_chunks = max(1, min(n_threads, N // (4 * vw)))
     n_row_chunks = n_chunks_for(B, n_threads)
     masked = h_mask.shape[0] > 0
@@ -111,13 +113,13 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
                 variant_cells(s0, s1, t, rec_p, b, lengths, H_out, c_n, gates,
                               cells, peep)
             step_rows(s0, s1, t, rec_p, b, lengths, H_out, h_n, c_n, gates,
-                      cells, h_prev, peep, h_mask)
+                      cells, h_prev, peep, h_mask, zone)
 
 
 def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                        dH_out, dh_n, dc_n,
                        dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
-                       peep, dpeep, h_mask):
+                       peep, dpeep, h_mask, zone):
     """BPTT; arguments as :func:`numlstm.backends.cpu.lstm.lstm_backward`:
     the time loop here, then :func:`.lstm.weight_grads`."""
     H = W_hh.shape[1]
@@ -125,7 +127,7 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     G = gate_grad_scratch(dgates, gates, X, H, n_gates)
     _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
                         dh_n, dc_n, dX, dh0, dc0, G, bool(input_grad), peep,
-                        h_mask)
+                        h_mask, zone)
     weight_grads(X, h_prev, G, dW_ih, dW_hh, db)
     if peep.shape[0] > 0:
         peephole_grads(G, cells, c0, n_gates, dpeep)
@@ -134,7 +136,7 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
 @cpu_parallel_kernel
 def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
                         dh_n, dc_n, dX, dh0, dc0, G, input_grad, peep,
-                        h_mask):
+                        h_mask, zone):
     """The time loop of :func:`lstm_backward_wide`: every step's gate
     gradients in place of its gates in ``G``, ``dX`` (if ``input_grad``),
     ``dh0``, ``dc0``."""
@@ -144,18 +146,20 @@ def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
     K = d_in + H
     vw = VECTOR_BYTES // X.itemsize
     W_cat, dxh = backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
-    peep = full_peep(peep, W_hh)
+    peep = full_peep(peep, W_hh, zone)
+    zone_work = zone_work_buffer(zone, B, H, X)
     NK = padded_width(K, X.itemsize)
     n_threads = num_threads()
     n_col_chunks = max(1, min(n_threads, NK // (4 * vw)))
     n_row_chunks = n_chunks_for(B, n_threads)
-    variant = W_hh.shape[0] != 4 * H or peep.shape[0] > 0
+    variant = W_hh.shape[0] != 4 * H or peep.shape[0] > 0 or zone.shape[0] > 0
     for t in range(T - 1, -1, -1):
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
             if variant:
                 variant_gate_grads(s0, s1, t, c0, lengths, cells, dH_out, dh0,
-                                   dc0, G, W_hh.shape[0] // H, peep)
+                                   dc0, G, W_hh.shape[0] // H, peep, zone,
+                                   zone_work)
             gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0,
                             G, W_hh.shape[0] // H, peep)
         # [dx_t, dh_{t-1}] = dgates_t @ [W_ih, W_hh], split over columns
@@ -164,4 +168,4 @@ def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
             tile_matmul(G[:, t], W_cat[:, j0:j1], dxh[:, j0:j1], 0, B, j1 - j0,
                         W_cat.shape[0], j1 < j0)
         take_input_grads(runtime_zero(B), B, t, dxh, lengths, dX, dh0, d_in,
-                         h_mask)
+                         h_mask, zone_work)

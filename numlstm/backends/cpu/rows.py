@@ -30,6 +30,14 @@ def mul_row(a, b, dst):
 
 
 @cpu_kernel
+def zone_row(z, prev, new):
+    """``new[:] += z * (prev - new)``: zoneout, each unit keeping ``z`` of
+    its previous value."""
+    for j in range(new.size):
+        new[j] += z[j] * (prev[j] - new[j])
+
+
+@cpu_kernel
 def zero_row(dst):
     """``dst[:] = 0`` for a 1-D row."""
     for j in range(dst.size):

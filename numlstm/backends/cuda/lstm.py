@@ -45,7 +45,7 @@ def _or_empty(a, dtype, ndim=1):
 
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
                  H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None,
-                 h_mask=None):
+                 h_mask=None, zone=None):
     """One LSTM layer forward over ragged sequences (see the contract);
     ``rec`` is unused here (the pre-activations go straight into ``gates``).
     """
@@ -58,17 +58,18 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     one, zero = dtype(1), dtype(0)
     peep = _or_empty(peep, X.dtype)
     h_mask = _or_empty(h_mask, X.dtype, 2)
+    zone = _or_empty(zone, X.dtype, 3)
     if time_loop(H, X.dtype.itemsize) == "rows":
         R = ROWS_PER_BLOCK
         shared = 2 * R * H * X.dtype.itemsize
         forward_rows_kernel[-(-B // R), _threads(R * G), 0, shared](
             W_hh, h0, c0, lengths, H_out, h_n, c_n, gates, cells, h_prev,
-            peep, h_mask, one, zero)
+            peep, h_mask, zone, one, zero)
     else:
         blocks, units = cooperative_split(H, device_limits().n_sms)
         forward_units_kernel[blocks, _threads(B * units)](
             W_hh, h0, c0, lengths, H_out, h_n, c_n, gates, cells, h_prev,
-            peep, h_mask, units, one, zero)
+            peep, h_mask, zone, units, one, zero)
 
 
 def lstm_gate_grad_width(n_hidden: int, dtype, n_gates: int = 4) -> int:
@@ -79,7 +80,8 @@ def lstm_gate_grad_width(n_hidden: int, dtype, n_gates: int = 4) -> int:
 
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
-                  dgates, input_grad, peep=None, dpeep=None, h_mask=None):
+                  dgates, input_grad, peep=None, dpeep=None, h_mask=None,
+                  zone=None):
     """BPTT of :func:`lstm_forward` (see the contract): the time loop in one
     launch, then the weight gradients and, when ``input_grad``, ``dX``."""
     B, H = dh_n.shape
@@ -88,17 +90,18 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     has_peep = peep is not None
     peep = _or_empty(peep, X.dtype)
     h_mask = _or_empty(h_mask, X.dtype, 2)
+    zone = _or_empty(zone, X.dtype, 3)
     if time_loop(H, X.dtype.itemsize) == "rows":
         R = ROWS_PER_BLOCK
         shared = 2 * R * H * X.dtype.itemsize
         backward_rows_kernel[-(-B // R), _threads(R * H), 0, shared](
             W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n, dh0, dc0,
-            dgates, peep, h_mask, one, zero)
+            dgates, peep, h_mask, zone, one, zero)
     else:
         blocks, units = cooperative_split(H, device_limits().n_sms)
         backward_units_kernel[blocks, _threads(B * units)](
             W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n, dh0, dc0,
-            dgates, peep, h_mask, units, one, zero)
+            dgates, peep, h_mask, zone, units, one, zero)
     # over every (row, step) in order: G (B T, 4H)
     T, D = X.shape[1], X.shape[2]
     G = dgates.reshape(B * T, W_hh.shape[0])

@@ -22,6 +22,7 @@ from .recurrence import (
     gate_offsets,
     masked,
     zero_gates,
+    zoned,
 )
 
 
@@ -52,7 +53,7 @@ def _store(state, a, b, row0, tid, n_threads):
 
 @cuda_kernel
 def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
-                        cells, h_prev, peep, h_mask, one, zero):
+                        cells, h_prev, peep, h_mask, zone, one, zero):
     """The time loop; ``gates`` comes in holding ``b + x_t W_ih^T``."""
     B, T, _ = gates.shape
     G = W_hh.shape[0]
@@ -89,6 +90,8 @@ def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
                                     gates[s, t, H + u], gates[s, t, gi + u],
                                     gates[s, t, oi + u], state[R * H + k],
                                     peep, one, zero)
+                    c = zoned(zone, s, t, u, state[R * H + k], c)
+                    h = zoned(zone, s, t, u, state[k], h)
                     cells[s, t, u] = c
                     H_out[s, t, u] = h
                     state[k] = h
@@ -104,7 +107,7 @@ def forward_rows_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
 
 @cuda_kernel
 def backward_rows_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
-                         dh0, dc0, dgates, peep, h_mask, one, zero):
+                         dh0, dc0, dgates, peep, h_mask, zone, one, zero):
     """BPTT through the time loop: the gate gradients of every step into
     ``dgates`` (which may be ``gates``: each thread reads its unit's
     gates before writing their gradients), and ``dh0``, ``dc0``."""
@@ -127,10 +130,12 @@ def backward_rows_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
             s = row0 + r
             if s < B:
                 if t < lengths[s]:
+                    dh = state[k] + dH_out[s, t, u]
                     state[R * H + k] = gate_grads(
-                        gates, cells, c0, dgates, s, t, u, H, n,
-                        state[k] + dH_out[s, t, u], state[R * H + k], peep,
-                        one, zero)
+                        gates, cells, c0, dgates, s, t, u, H, n, dh,
+                        state[R * H + k], peep, zone, one, zero)
+                    # zoneout: the share of dh_t carried to h_{t-1}
+                    state[k] = zoned(zone, s, t, u, dh, zero)
                 else:
                     zero_gates(dgates, s, t, u, H, n, zero)
         cuda.syncthreads()
@@ -141,6 +146,7 @@ def backward_rows_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
             s = row0 + r
             if s < B and t < lengths[s]:
                 state[k] = masked(h_mask, s, q,
-                                  dh_prev(dgates, W_hh, s, t, q, zero))
+                                  dh_prev(dgates, W_hh, s, t, q, zero)) \
+                    + state[k]
         cuda.syncthreads()
     _store(state, dh0, dc0, row0, tid, n_threads)

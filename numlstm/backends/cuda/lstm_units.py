@@ -34,12 +34,13 @@ from .recurrence import (
     gate_offsets,
     masked,
     zero_gates,
+    zoned,
 )
 
 
 @cuda_kernel
 def forward_units_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
-                         cells, h_prev, peep, h_mask, units, one, zero):
+                         cells, h_prev, peep, h_mask, zone, units, one, zero):
     """The time loop; ``gates`` comes in holding ``b + x_t W_ih^T``."""
     B, T, _ = gates.shape
     G = W_hh.shape[0]
@@ -71,6 +72,9 @@ def forward_units_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
                     h_mask, s, u, H_out[s, t - 1, u] if t > 0 else h0[s, u])
                 c, h = activate(gates, s, t, u, H, n, a_i, a_f, a_g, a_o,
                                 c_last, peep, one, zero)
+                c = zoned(zone, s, t, u, c_last, c)
+                h = zoned(zone, s, t, u,
+                          H_out[s, t - 1, u] if t > 0 else h0[s, u], h)
                 cells[s, t, u] = c
                 H_out[s, t, u] = h
             else:
@@ -89,8 +93,8 @@ def forward_units_kernel(W_hh, h0, c0, lengths, H_out, h_n, c_n, gates,
 
 @cuda_kernel
 def backward_units_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n,
-                          dc_n, dh0, dc0, dgates, peep, h_mask, units, one,
-                          zero):
+                          dc_n, dh0, dc0, dgates, peep, h_mask, zone, units,
+                          one, zero):
     """BPTT through the time loop: the gate gradients of every step into
     ``dgates`` (which may be ``gates``: an item reads its own gates
     before writing their gradients, and other items read only the gradients
@@ -111,12 +115,14 @@ def backward_units_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n,
             if t < lengths[s]:
                 if t == lengths[s] - 1:
                     dh = dh_n[s, u]
-                else:
+                else:  # dh0 holds the share of dh_{t+1} zoneout carried
                     dh = masked(h_mask, s, u,
-                                dh_prev(dgates, W_hh, s, t + 1, u, zero))
+                                dh_prev(dgates, W_hh, s, t + 1, u, zero)) \
+                        + dh0[s, u]
+                dh += dH_out[s, t, u]
                 dc0[s, u] = gate_grads(gates, cells, c0, dgates, s, t, u, H,
-                                       n, dh + dH_out[s, t, u], dc0[s, u],
-                                       peep, one, zero)
+                                       n, dh, dc0[s, u], peep, zone, one, zero)
+                dh0[s, u] = zoned(zone, s, t, u, dh, zero)
             else:
                 zero_gates(dgates, s, t, u, H, n, zero)
         grid.sync()
@@ -124,4 +130,4 @@ def backward_units_kernel(W_hh, c0, lengths, gates, cells, dH_out, dh_n,
         s = k // n_own
         u = u0 + k % n_own
         dh0[s, u] = masked(h_mask, s, u, dh_prev(dgates, W_hh, s, 0, u, zero)) \
-            if lengths[s] > 0 else dh_n[s, u]
+            + dh0[s, u] if lengths[s] > 0 else dh_n[s, u]

@@ -10,7 +10,8 @@ blocks, i, f, g, o (4) or, with coupled gates (CIFG), i, g, o (3) and ``f
 f, o, or i, o), or nothing (a zero-length array). ``h_mask (B, H)`` is a
 recurrent dropout mask on ``h_{t-1}`` in the recurrent product (``h_prev``
 then caches the masked state, and ``dh_{t-1}`` is masked alike), or
-nothing (``(0, 0)``).
+nothing (``(0, 0)``). ``zone (B, T, H)`` holds zoneout weights (each
+unit keeps that share of its previous ``c`` and ``h``), or nothing.
 """
 
 from . import scalar
@@ -52,20 +53,38 @@ def activate(gates, s, t, u, H, n, a_i, a_f, a_g, a_o, c_prev, peep, one,
 
 
 @device_function
-def gate_grads(gates, cells, c0, dgates, s, t, u, H, n, dh, dc, peep, one,
-               zero):
+def zoned(zone, s, t, u, prev, new):
+    """``new`` after zoneout: ``new + z (prev - new)``, ``z = zone[s, t,
+    u]`` (``new`` itself without zoneout)."""
+    return new + zone[s, t, u] * (prev - new) if zone.shape[0] > 0 else new
+
+
+@device_function
+def gate_grads(gates, cells, c0, dgates, s, t, u, H, n, dh, dc, peep, zone,
+               one, zero):
     """The gate gradients of unit ``u`` of row ``s`` at step ``t`` into
     ``dgates[s, t]`` (which may be ``gates``: the unit's gates are read
     first), from ``dh`` and ``dc`` of ``h_t`` and ``c_t``; returns the
-    gradient of ``c_{t-1}``."""
+    gradient of ``c_{t-1}``. With zoneout, the cell gets its ``1 - z``
+    share of ``dh`` and ``dc``, at its own new ``c~_t`` (recomputed from
+    the gates), and ``c_{t-1}`` the carried share ``z`` of ``dc`` too (the
+    caller carries ``z dh`` to ``h_{t-1}``)."""
     gi, oi = gate_offsets(n, H)
     i = gates[s, t, u]
     g = gates[s, t, gi + u]
     o = gates[s, t, oi + u]
     c_prev = cells[s, t - 1, u] if t > 0 else c0[s, u]
+    carry = zero
+    c_new = cells[s, t, u]
+    if zone.shape[0] > 0:
+        z = zone[s, t, u]
+        carry = z * dc
+        dh = dh - z * dh
+        dc = dc - carry
+        f = one - i if n == 3 else gates[s, t, H + u]
+        c_new = scalar.lstm_cell(i, f, g, c_prev)
     do, dc = scalar.peephole_output_grads(
-        dh, dc, o, scalar.tanh(cells[s, t, u]), peephole(peep, gi + u, zero),
-        one)
+        dh, dc, o, scalar.tanh(c_new), peephole(peep, gi + u, zero), one)
     p_i = peephole(peep, u, zero)
     if n == 3:
         di, dg, dc_prev = scalar.coupled_cell_grads(dc, i, g, c_prev, p_i, one)
@@ -77,7 +96,7 @@ def gate_grads(gates, cells, c0, dgates, s, t, u, H, n, dh, dc, peep, one,
     dgates[s, t, u] = di
     dgates[s, t, gi + u] = dg
     dgates[s, t, oi + u] = do
-    return dc_prev
+    return dc_prev + carry
 
 
 @device_function
