@@ -54,6 +54,8 @@ from .lstm_cell import (
 from .lstm_cell_variants import (
     full_peep,
     peephole_grads,
+    peephole_grads_rows,
+    sum_peephole_partials,
     variant_cells,
     variant_gate_grads,
     zone_work_buffer,
@@ -224,15 +226,19 @@ def backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in):
 @cpu_kernel
 def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
                     dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk,
-                    peep, h_mask, zone, zone_work):
+                    peep, h_mask, zone, zone_work, dpeep_p):
     """Chunk ``c`` of :func:`lstm_backward`: the time loop of its rows, then,
     if ``per_chunk``, the partial sums of their weight gradients (on the gate
-    gradients still in this thread's caches)."""
+    gradients still in this thread's caches), the peephole weights' too
+    when ``dpeep_p`` has room for them."""
     s0, s1 = chunk_rows(c, n_chunks, X.shape[0])
     _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
                    dh0, dc0, G, dxh, d_in, peep, h_mask, zone, zone_work)
     if per_chunk:
         partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
+        if dpeep_p.shape[1] > 0:
+            peephole_grads_rows(s0, s1, G, cells, c0,
+                                W_cat.shape[0] // c0.shape[1], dpeep_p[c])
 
 
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
@@ -278,19 +284,20 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     per_chunk = sums_per_chunk(B, D, H, X.itemsize)
     _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev, dH_out,
                      dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
-                     bool(input_grad), per_chunk, peep, h_mask, zone)
+                     bool(input_grad), per_chunk, peep, h_mask, zone, dpeep)
     if not per_chunk:
         weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db)
-    if peep.shape[0] > 0:
-        peephole_grads(G, cells, c0, W_hh.shape[0] // H, dpeep)
+        if peep.shape[0] > 0:
+            peephole_grads(G, cells, c0, W_hh.shape[0] // H, dpeep)
 
 
 @cpu_parallel_kernel
 def _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev,
                      dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
-                     input_grad, per_chunk, peep, h_mask, zone):
+                     input_grad, per_chunk, peep, h_mask, zone, dpeep):
     """:func:`lstm_backward` on ``G`` (:func:`gate_width` rows, the gates
-    on entry, their gradients on exit); the weight gradients only when
+    on entry, their gradients on exit); the weight gradients (and the
+    peephole weights', into a non-empty ``dpeep``) only when
     ``per_chunk``."""
     B, D = X.shape[0], X.shape[2]
     d_in = D if input_grad else runtime_zero(D)
@@ -300,14 +307,17 @@ def _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev,
     n_chunks = n_chunks_for(B, num_threads())
     P, db_p = partials_buffers(n_chunks if per_chunk else 0, X, h_prev, G,
                                db.shape[0])
+    dpeep_p = np.empty((n_chunks if per_chunk else 0, dpeep.shape[0]), X.dtype)
     if n_chunks == 1:
         _backward_chunk(runtime_zero(B), 1, X, W_cat, c0, lengths, cells, h_prev,
                         dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk,
-                        peep, h_mask, zone, zone_work)
+                        peep, h_mask, zone, zone_work, dpeep_p)
     else:
         for c in prange(n_chunks):
             _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
                             dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in,
-                            per_chunk, peep, h_mask, zone, zone_work)
+                            per_chunk, peep, h_mask, zone, zone_work, dpeep_p)
     if per_chunk:
         sum_all_partials(P, db_p, dW_ih, dW_hh, db)
+        if dpeep.shape[0] > 0:
+            sum_peephole_partials(dpeep_p, dpeep)

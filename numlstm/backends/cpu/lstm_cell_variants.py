@@ -21,8 +21,10 @@ scalar math of :mod:`numlstm.backends._scalar`.
 """
 
 import numpy as np
+from numba import prange
 
-from ._jit import cpu_kernel
+from ._jit import cpu_kernel, cpu_parallel_kernel
+from ._threads import num_threads
 from .activations import (
     coupled_cell_grads,
     lstm_cell,
@@ -32,6 +34,7 @@ from .activations import (
 )
 from .fastexp import tanh_fast
 from .rows import add_into, zero_row
+from .tile import chunk_rows, n_chunks_for
 
 
 @cpu_kernel
@@ -200,15 +203,16 @@ def variant_gate_grads(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G, n,
 
 
 @cpu_kernel
-def peephole_grads(G, cells, c0, n, dpeep):
-    """The peephole weights' gradient from the gate gradients ``G`` of every
-    step (``n`` gate blocks): ``dpeep`` of i (and f) sums ``G c_{t-1}``, that
-    of o sums ``G c_t``, over rows and steps in order (padded steps have
-    zero gate gradients, so add nothing)."""
-    B, T, H = cells.shape
+def peephole_grads_rows(s0, s1, G, cells, c0, n, dpeep):
+    """The peephole weights' gradient over rows ``s0 .. s1 - 1`` from their
+    gate gradients ``G`` of every step (``n`` gate blocks): ``dpeep`` of i
+    (and f) sums ``G c_{t-1}``, that of o sums ``G c_t``, over the rows and
+    steps in order (padded steps have zero gate gradients, so add
+    nothing)."""
+    T, H = cells.shape[1], cells.shape[2]
     gi, oi = (n - 2) * H, (n - 1) * H
     zero_row(dpeep)
-    for s in range(B):
+    for s in range(s0, s1):
         for t in range(T):
             c_prev = cells[s, t - 1] if t > 0 else c0[s]
             c = cells[s, t]
@@ -219,3 +223,32 @@ def peephole_grads(G, cells, c0, n, dpeep):
             if n == 4:
                 for j in range(H):
                     dpeep[H + j] += row[H + j] * c_prev[j]
+
+
+@cpu_kernel
+def peephole_grads(G, cells, c0, n, dpeep):
+    """:func:`peephole_grads_rows` over the whole batch."""
+    peephole_grads_rows(0, cells.shape[0], G, cells, c0, n, dpeep)
+
+
+@cpu_kernel
+def sum_peephole_partials(partials, dpeep):
+    """``dpeep`` = the chunks' partial gradients added in chunk order."""
+    zero_row(dpeep)
+    for c in range(partials.shape[0]):
+        add_into(partials[c], dpeep)
+
+
+@cpu_parallel_kernel
+def peephole_grads_by_chunks(G, cells, c0, n, dpeep):
+    """:func:`peephole_grads` summed per batch chunk (one per thread, as
+    :func:`.lstm_weight_grads.weight_grads_by_chunks` splits them), then the
+    chunks added in order: the sums :mod:`.lstm`'s backward makes in its
+    time loop's chunks, so that both thread splits give the same bits."""
+    B = cells.shape[0]
+    n_chunks = n_chunks_for(B, num_threads())
+    partials = np.empty((n_chunks, dpeep.shape[0]), dpeep.dtype)
+    for c in prange(n_chunks):
+        s0, s1 = chunk_rows(c, n_chunks, B)
+        peephole_grads_rows(s0, s1, G, cells, c0, n, partials[c])
+    sum_peephole_partials(partials, dpeep)

@@ -34,11 +34,12 @@ from .lstm_cell import gate_grads_rows, mask_rows, step_rows, take_input_grads
 from .lstm_cell_variants import (
     full_peep,
     peephole_grads,
+    peephole_grads_by_chunks,
     variant_cells,
     variant_gate_grads,
     zone_work_buffer,
 )
-from .lstm_weight_grads import weight_grads
+from .lstm_weight_grads import sums_per_chunk, weight_grads
 from .rows import copy_row, copy_rows
 from .tile import (
     VECTOR_BYTES,
@@ -129,8 +130,11 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                         dh_n, dc_n, dX, dh0, dc0, G, bool(input_grad), peep,
                         h_mask, zone)
     weight_grads(X, h_prev, G, dW_ih, dW_hh, db)
-    if peep.shape[0] > 0:
-        peephole_grads(G, cells, c0, n_gates, dpeep)
+    if peep.shape[0] > 0:  # summed as lstm.lstm_backward sums them
+        if sums_per_chunk(X.shape[0], X.shape[2], H, X.itemsize):
+            peephole_grads_by_chunks(G, cells, c0, n_gates, dpeep)
+        else:
+            peephole_grads(G, cells, c0, n_gates, dpeep)
 
 
 @cpu_parallel_kernel
