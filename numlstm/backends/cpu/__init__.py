@@ -48,11 +48,16 @@ def use_wide(n_samples, n_inputs, n_hidden):
     return weights >= WIDE_MIN_WEIGHTS
 
 
-def _or_empty(a, like, ndim=1):
-    """``a``, or an empty array for a cell without peepholes or a recurrent
-    dropout mask: the kernels take an array either way (one compiled
-    specialisation)."""
-    return np.empty((0,) * ndim, like.dtype) if a is None else a
+def _kernel_peep(peep, W_hh, zone):
+    """The kernels' ``peep``: the peephole weights, zeros for another
+    variant cell (coupled gates, zoneout: they run the variant cell's code,
+    which reads peepholes), None for the plain cell (see
+    :func:`.lstm.lstm_forward`)."""
+    if peep is not None:
+        return peep
+    if W_hh.shape[0] != 4 * W_hh.shape[1] or zone is not None:
+        return np.zeros(W_hh.shape[0] - W_hh.shape[1], W_hh.dtype)
+    return None
 
 
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
@@ -82,8 +87,7 @@ def lstm_forward_split(wide, X, W_ih, W_hh, b, h0, c0, lengths,
     columns), for the tests that run both."""
     kernel = lstm_wide.lstm_forward_wide if wide else lstm.lstm_forward
     kernel(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n, gates, cells,
-           h_prev, rec, _or_empty(peep, X), _or_empty(h_mask, X, 2),
-           _or_empty(zone, X, 3))
+           h_prev, rec, _kernel_peep(peep, W_hh, zone), h_mask, zone)
 
 
 def lstm_backward_split(wide, X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
@@ -94,8 +98,7 @@ def lstm_backward_split(wide, X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     kernel = lstm_wide.lstm_backward_wide if wide else lstm.lstm_backward
     kernel(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev, dH_out, dh_n, dc_n,
            dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
-           _or_empty(peep, X), _or_empty(dpeep, X), _or_empty(h_mask, X, 2),
-           _or_empty(zone, X, 3))
+           _kernel_peep(peep, W_hh, zone), dpeep, h_mask, zone)
 
 
 class CPUBackend:

@@ -38,6 +38,7 @@ All arrays must be C-contiguous and of one float dtype (checked by the
 caller, see :mod:`numlstm.backends.cpu`).
 """
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -52,13 +53,11 @@ from .lstm_cell import (
     take_input_grads,
 )
 from .lstm_cell_variants import (
-    full_peep,
     peephole_grads,
     peephole_grads_rows,
     sum_peephole_partials,
     variant_cells,
     variant_gate_grads,
-    zone_work_buffer,
 )
 from .lstm_weight_grads import (
     partial_grads,
@@ -85,7 +84,6 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
     T, D = X.shape[1], X.shape[2]
     H = h_n.shape[1]
     N = padded_width(b.shape[0], X.itemsize)
-    variant = b.shape[0] != 4 * H or peep.shape[0] > 0
     for t in range(T):
         # rec = x_t @ W_ih^T + h_{t-1} @ W_hh^T: the second product continues
         # the multiply-add chains of the first, as one product over
@@ -94,13 +92,13 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, b, lengths, H_out, h_n, c_n, gates,
         # that all calls share one compiled specialisation of it (a
         # shorter cold compile)
         tile_matmul(X[:, t], W_ihT, rec, s0, s1, N, D, runtime_false(s0))
-        if h_mask.shape[0] > 0:  # recurrent dropout: the masked h_{t-1}
+        if h_mask is not None:  # recurrent dropout: the masked h_{t-1}
             mask_rows(s0, s1, t, lengths, h_n, h_mask, h_prev)
             tile_matmul(h_prev[:, t], W_hhT, rec, s0, s1, N, H,
                         runtime_true(s0))
         else:
             tile_matmul(h_n[:, :H], W_hhT, rec, s0, s1, N, H, runtime_true(s0))
-        if variant:
+        if peep is not None:  # a variant cell
             variant_cells(s0, s1, t, rec, b, lengths, H_out, c_n, gates, cells,
                           peep)
         step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
@@ -129,12 +127,18 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     h_prev : (B, T, H) out, ``h_{t-1}`` of every step (for backward).
     rec : (B, 4H) scratch (unused: the kernel keeps its own padded rows;
         kept for the shared kernel signature).
-    peep : (3H,) or (2H,) peephole weights, or (0,) for none.
+    peep : (3H,) or (2H,) peephole weights (zeros for a variant cell
+        without peepholes: coupled gates, zoneout), or None: the plain cell.
     h_mask : (B, H) recurrent dropout mask on ``h_{t-1}`` in the recurrent
-        product (``h_prev`` then holds the masked state), or (0, 0).
+        product (``h_prev`` then holds the masked state), or None.
     zone : (B, T, H) zoneout weights (each unit keeps that share of its
         previous ``c`` and ``h``; ``cells`` and ``H_out`` hold the zoned
-        state), or (0, 0, 0). Not with peepholes.
+        state), or None. Not with peepholes.
+
+    Every variant argument is None or an array, and the kernels test them
+    with ``is None``, which Numba decides when it compiles: a plain layer's
+    kernels compile no variant code (a cold compile as long as before the
+    variants), each variant's compile only what it runs.
     """
     B = X.shape[0]
     # work arrays, once per call: W_ih^T and W_hh^T zero-padded to whole
@@ -142,7 +146,6 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
     W_ihT = transpose_padded(W_ih)
     W_hhT = transpose_padded(W_hh)
     rec_p = np.empty((B, W_hhT.shape[1]), X.dtype)
-    peep = full_peep(peep, W_hh, zone)
     copy_rows(h0, h_n)
     copy_rows(c0, c_n)
     n_chunks = n_chunks_for(B, num_threads())
@@ -165,9 +168,8 @@ def _backward_rows(s0, s1, X, W_cat, c0, lengths, cells, dH_out, dX,
     H = dh0.shape[1]
     K = d_in + H
     n_cols = W_cat.shape[0]
-    variant = n_cols != 4 * H or peep.shape[0] > 0 or zone.shape[0] > 0
     for t in range(T - 1, -1, -1):
-        if variant:
+        if peep is not None:  # a variant cell
             variant_gate_grads(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0,
                                G, n_cols // H, peep, zone, zone_work)
         gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G,
@@ -236,7 +238,7 @@ def _backward_chunk(c, n_chunks, X, W_cat, c0, lengths, cells, h_prev,
                    dh0, dc0, G, dxh, d_in, peep, h_mask, zone, zone_work)
     if per_chunk:
         partial_grads(s0, s1, X, h_prev, G, P[c], db_p[c])
-        if dpeep_p.shape[1] > 0:
+        if dpeep_p is not None:
             peephole_grads_rows(s0, s1, G, cells, c0,
                                 W_cat.shape[0] // c0.shape[1], dpeep_p[c])
 
@@ -268,8 +270,8 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
         gradient nobody uses) leaves ``dX`` untouched and skips ``D`` of the
         ``D + H`` columns of each step's product; every other result is the
         same to the last bit.
-    peep, dpeep : the peephole weights as given to :func:`lstm_forward`
-        and their gradient (out), both ``(0,)`` for a cell without.
+    peep : the peephole weights as given to :func:`lstm_forward`.
+    dpeep : their gradient (out), or None (no peepholes).
     h_mask, zone : the recurrent dropout mask and zoneout weights given to
         :func:`lstm_forward`.
 
@@ -282,32 +284,42 @@ def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     H = W_hh.shape[1]
     G = gate_grad_scratch(dgates, gates, X, H, W_hh.shape[0] // H)
     per_chunk = sums_per_chunk(B, D, H, X.itemsize)
+    # the peephole weights' per-chunk sums, when the chunks sum the others
+    dpeep_p = None
+    if dpeep is not None and per_chunk:
+        n_chunks = n_chunks_for.py_func(B, numba.get_num_threads())
+        dpeep_p = np.empty((n_chunks, dpeep.shape[0]), X.dtype)
     _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev, dH_out,
                      dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
-                     bool(input_grad), per_chunk, peep, h_mask, zone, dpeep)
+                     bool(input_grad), per_chunk, peep, h_mask, zone,
+                     zone_work(zone, B, H, X.dtype), dpeep, dpeep_p)
     if not per_chunk:
         weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db)
-        if peep.shape[0] > 0:
+        if dpeep is not None:
             peephole_grads(G, cells, c0, W_hh.shape[0] // H, dpeep)
+
+
+def zone_work(zone, B, H, dtype):
+    """The backward's zoneout scratch ``(B, 5, H)``, or None without
+    zoneout (:func:`.lstm_cell_variants.variant_gate_grads`)."""
+    return None if zone is None else np.zeros((B, 5, H), dtype)
 
 
 @cpu_parallel_kernel
 def _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev,
                      dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, G,
-                     input_grad, per_chunk, peep, h_mask, zone, dpeep):
+                     input_grad, per_chunk, peep, h_mask, zone, zone_work,
+                     dpeep, dpeep_p):
     """:func:`lstm_backward` on ``G`` (:func:`gate_width` rows, the gates
     on entry, their gradients on exit); the weight gradients (and the
-    peephole weights', into a non-empty ``dpeep``) only when
-    ``per_chunk``."""
+    peephole weights', into ``dpeep`` through ``dpeep_p`` when that is not
+    None) only when ``per_chunk``."""
     B, D = X.shape[0], X.shape[2]
     d_in = D if input_grad else runtime_zero(D)
     W_cat, dxh = backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
-    peep = full_peep(peep, W_hh, zone)
-    zone_work = zone_work_buffer(zone, B, W_hh.shape[1], X)
     n_chunks = n_chunks_for(B, num_threads())
     P, db_p = partials_buffers(n_chunks if per_chunk else 0, X, h_prev, G,
                                db.shape[0])
-    dpeep_p = np.empty((n_chunks if per_chunk else 0, dpeep.shape[0]), X.dtype)
     if n_chunks == 1:
         _backward_chunk(runtime_zero(B), 1, X, W_cat, c0, lengths, cells, h_prev,
                         dH_out, dX, dh0, dc0, G, dxh, P, db_p, d_in, per_chunk,
@@ -319,5 +331,5 @@ def _backward_kernel(X, W_ih, W_hh, c0, lengths, cells, h_prev,
                             per_chunk, peep, h_mask, zone, zone_work, dpeep_p)
     if per_chunk:
         sum_all_partials(P, db_p, dW_ih, dW_hh, db)
-        if dpeep.shape[0] > 0:
+        if dpeep_p is not None:
             sum_peephole_partials(dpeep_p, dpeep)

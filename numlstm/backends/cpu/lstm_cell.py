@@ -48,24 +48,21 @@ def step_rows(s0, s1, t, rec, b, lengths, H_out, h_n, c_n, gates, cells,
               h_prev, peep, h_mask, zone):
     """Step ``t`` of rows ``s0 .. s1 - 1`` from their pre-activations
     ``rec``: gates, cell and hidden state, and the state carried on. For a
-    ``b`` of 3H (coupled gates) or a non-empty ``peep`` (peepholes) the
+    variant cell (``peep`` not None, see :func:`.lstm.lstm_forward`) the
     caller has run the cell (:func:`.lstm_cell_variants.variant_cells`)
     and this carries the state on; with a recurrent dropout mask
     ``h_mask`` the caller has written ``h_prev`` (the masked state the
     product read). With zoneout weights ``zone (B, T, H)`` each unit keeps
     that share of its previous ``c`` and ``h``."""
     H = h_n.shape[1]
-    masked = h_mask.shape[0] > 0
-    zoned = zone.shape[0] > 0
-    plain = b.shape[0] == 4 * H and peep.shape[0] == 0
     for s in range(s0, s1):
         if t < lengths[s]:
-            if not masked:
+            if h_mask is None:
                 copy_row(h_n[s], h_prev[s, t])
-            if plain:
+            if peep is None:
                 gates_cell_row(rec[s], b, gates[s, t], c_n[s], cells[s, t],
                                H_out[s, t], H)
-            if zoned:
+            if zone is not None:
                 zone_row(zone[s, t], c_n[s], cells[s, t])
                 zone_row(zone[s, t], h_n[s], H_out[s, t])
             copy_row(cells[s, t], c_n[s])
@@ -117,10 +114,9 @@ def gate_grads_rows(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G, n,
     a variant cell are left to
     :func:`.lstm_cell_variants.variant_gate_grads`."""
     H = dh0.shape[1]
-    plain = n == 4 and peep.shape[0] == 0
     for s in range(s0, s1):
         if t < lengths[s]:
-            if plain:
+            if peep is None:
                 c_prev = cells[s, t - 1] if t > 0 else c0[s]
                 gate_grads_row(dh0[s], dH_out[s, t], G[s, t], cells[s, t],
                                c_prev, dc0[s], H)
@@ -134,7 +130,7 @@ def take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in, h_mask,
     """Split ``dxh = [dx_t, dh_{t-1}]`` of rows ``s0 .. s1 - 1`` into ``dX``
     and the running ``dh0`` (padded steps: ``dX`` is 0, ``dh0`` carried);
     ``dx_t`` has ``d_in`` columns, 0 when ``dX`` is not wanted. A recurrent
-    dropout mask ``h_mask`` (non-empty) scales ``dh_{t-1}`` as the forward
+    dropout mask ``h_mask`` (not None) scales ``dh_{t-1}`` as the forward
     scaled ``h_{t-1}``; with zoneout, ``zone_work[s, 2]`` (the share of
     ``dh_t`` the unit kept, :func:`.lstm_cell_variants.variant_gate_grads`)
     is added."""
@@ -143,11 +139,11 @@ def take_input_grads(s0, s1, t, dxh, lengths, dX, dh0, d_in, h_mask,
         if t < lengths[s]:
             if d_in > 0:
                 copy_row(dxh[s, :d_in], dX[s, t])
-            if h_mask.shape[0] > 0:
+            if h_mask is not None:
                 mul_row(dxh[s, d_in:K], h_mask[s], dh0[s])
             else:
                 copy_row(dxh[s, d_in:K], dh0[s])
-            if zone_work.shape[0] > 0:
+            if zone_work is not None:
                 add_into(zone_work[s, 2], dh0[s])
         elif d_in > 0:
             zero_row(dX[s, t])

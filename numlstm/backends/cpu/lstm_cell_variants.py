@@ -15,7 +15,7 @@ So the gate blocks of a row are i, f, g, o (4H) or i, g, o (3H): the g
 block starts at ``(n - 2) H`` and the o block at ``(n - 1) H`` for ``n``
 gate blocks, and ``p_o`` at ``(n - 2) H`` of ``peep``. The row functions
 branch on the cell once per row, never inside their loops over the units
-(a coupled cell without peepholes reads zeros, :func:`full_peep`), so
+(a variant cell without peepholes reads zero peepholes), so
 those loops vectorise as the plain cell's do. The gradients are the shared
 scalar math of :mod:`numlstm.backends._scalar`.
 """
@@ -35,29 +35,6 @@ from .activations import (
 from .fastexp import tanh_fast
 from .rows import add_into, zero_row
 from .tile import chunk_rows, n_chunks_for
-
-
-@cpu_kernel
-def full_peep(peep, W_hh, zone):
-    """The peephole weights the row functions read: ``peep``, or zeros for
-    a variant cell without peepholes (coupled gates, ``W_hh`` of 3H rows,
-    or zoneout, whose backward is the variant one); made once per call,
-    before the time loop, so that the rows' loops carry no branch and
-    vectorise."""
-    H = W_hh.shape[1]
-    if peep.shape[0] > 0 or (W_hh.shape[0] == 4 * H and zone.shape[0] == 0):
-        return peep
-    return np.zeros(W_hh.shape[0] - H, W_hh.dtype)
-
-
-@cpu_kernel
-def zone_work_buffer(zone, B, H, like):
-    """The backward's zoneout scratch ``(B, 5, H)`` (``(0, 5, H)`` without
-    zoneout): per row the new cell ``c~_t``, the shares of ``dh_t`` the
-    cell and the carry receive, that of ``dc_t`` the carry receives, and a
-    row of zeros."""
-    n = B if zone.shape[0] > 0 else 0
-    return np.zeros((n, 5, H), like.dtype)
 
 
 @cpu_kernel
@@ -86,8 +63,8 @@ def _new_cell(g, c_prev, H, n, out):
 @cpu_kernel
 def gates_cell_row_variant(r, b, g, c_prev, c_out, h_out, H, peep):
     """:func:`.lstm_cell.gates_cell_row` for a peephole and/or coupled cell:
-    ``len(b) // H`` gate blocks (4, or 3 coupled), ``peep`` as
-    :func:`full_peep` makes it."""
+    ``len(b) // H`` gate blocks (4, or 3 coupled), ``peep`` zeros for a
+    variant cell without peepholes."""
     half = g.dtype.type(0.5)
     one = g.dtype.type(1.0)
     if b.shape[0] == 3 * H:
@@ -141,7 +118,7 @@ def variant_cells(s0, s1, t, rec, b, lengths, H_out, c_n, gates, cells, peep):
 @cpu_kernel
 def gate_grads_row_variant(dh_next, dH_t, g, c, c_prev, dc, H, n, peep):
     """:func:`.lstm_cell.gate_grads_row` for a peephole and/or coupled cell
-    of ``n`` gate blocks (``peep`` as :func:`full_peep` makes it): the
+    of ``n`` gate blocks (``peep`` as :func:`gates_cell_row_variant`'s): the
     gates in ``g`` become their gradients, ``dc`` goes from ``c_t``'s
     gradient to ``c_{t-1}``'s.
 
@@ -190,7 +167,7 @@ def variant_gate_grads(s0, s1, t, c0, lengths, cells, dH_out, dh0, dc0, G, n,
     for s in range(s0, s1):
         if t < lengths[s]:
             c_prev = cells[s, t - 1] if t > 0 else c0[s]
-            if zone.shape[0] > 0:
+            if zone is not None:
                 w = zone_work[s]
                 _new_cell(G[s, t], c_prev, H, n, w[0])
                 _zone_split(zone[s, t], dh0[s], dH_out[s, t], dc0[s], w)

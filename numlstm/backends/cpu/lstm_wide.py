@@ -29,15 +29,13 @@ from numba import prange
 from ._jit import cpu_kernel, cpu_parallel_kernel
 from ._nonliteral import runtime_zero
 from ._threads import num_threads
-from .lstm import backward_setup, gate_grad_scratch
+from .lstm import backward_setup, gate_grad_scratch, zone_work
 from .lstm_cell import gate_grads_rows, mask_rows, step_rows, take_input_grads
 from .lstm_cell_variants import (
-    full_peep,
     peephole_grads,
     peephole_grads_by_chunks,
     variant_cells,
     variant_gate_grads,
-    zone_work_buffer,
 )
 from .lstm_weight_grads import sums_per_chunk, weight_grads
 from .rows import copy_row, copy_rows
@@ -91,26 +89,26 @@ def lstm_forward_wide(X, W_ih, W_hh, b, h0, c0, lengths,
     copy_rows(h0, h_n)
     copy_rows(c0, c_n)
     rec_p = np.empty((B, L), dtype)
-    peep = full_peep(peep, W_hh, zone)
     n_col_chunks = max(1, min(n_threads, N // (4 * vw)))
     n_row_chunks = n_chunks_for(B, n_threads)
-    masked = h_mask.shape[0] > 0
-    variant = b.shape[0] != 4 * H or peep.shape[0] > 0
     for t in range(T):
-        if masked:  # recurrent dropout: the product reads the masked h_{t-1}
+        if h_mask is not None:  # recurrent dropout: the masked h_{t-1}
             mask_rows(runtime_zero(B), B, t, lengths, h_n, h_mask, h_prev)
         # rec = P[:, t] + h_{t-1} @ W_hh^T, split over columns
         for c in prange(n_col_chunks):
             j0, j1 = _column_chunk(c, n_col_chunks, N, 4 * vw)
             for s in range(B):
                 copy_row(P[s * T + t, j0:j1], rec_p[s, j0:j1])
-            h_read = h_prev[:, t] if masked else h_n[:, :H]
-            tile_matmul(h_read, W_hhT[:, j0:j1], rec_p[:, j0:j1], 0, B,
-                        j1 - j0, H, j0 <= j1)
+            if h_mask is not None:
+                tile_matmul(h_prev[:, t], W_hhT[:, j0:j1], rec_p[:, j0:j1], 0,
+                            B, j1 - j0, H, j0 <= j1)
+            else:
+                tile_matmul(h_n[:, :H], W_hhT[:, j0:j1], rec_p[:, j0:j1], 0, B,
+                            j1 - j0, H, j0 <= j1)
         # the gate math of the step, split over rows
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
-            if variant:
+            if peep is not None:  # a variant cell
                 variant_cells(s0, s1, t, rec_p, b, lengths, H_out, c_n, gates,
                               cells, peep)
             step_rows(s0, s1, t, rec_p, b, lengths, H_out, h_n, c_n, gates,
@@ -128,9 +126,9 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     G = gate_grad_scratch(dgates, gates, X, H, n_gates)
     _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
                         dh_n, dc_n, dX, dh0, dc0, G, bool(input_grad), peep,
-                        h_mask, zone)
+                        h_mask, zone, zone_work(zone, X.shape[0], H, X.dtype))
     weight_grads(X, h_prev, G, dW_ih, dW_hh, db)
-    if peep.shape[0] > 0:  # summed as lstm.lstm_backward sums them
+    if dpeep is not None:  # summed as lstm.lstm_backward sums them
         if sums_per_chunk(X.shape[0], X.shape[2], H, X.itemsize):
             peephole_grads_by_chunks(G, cells, c0, n_gates, dpeep)
         else:
@@ -140,7 +138,7 @@ def lstm_backward_wide(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
 @cpu_parallel_kernel
 def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
                         dh_n, dc_n, dX, dh0, dc0, G, input_grad, peep,
-                        h_mask, zone):
+                        h_mask, zone, zone_work):
     """The time loop of :func:`lstm_backward_wide`: every step's gate
     gradients in place of its gates in ``G``, ``dX`` (if ``input_grad``),
     ``dh0``, ``dc0``."""
@@ -150,17 +148,14 @@ def _backward_wide_loop(X, W_ih, W_hh, c0, lengths, cells, dH_out,
     K = d_in + H
     vw = VECTOR_BYTES // X.itemsize
     W_cat, dxh = backward_setup(X, W_ih, W_hh, dh_n, dc_n, dh0, dc0, d_in)
-    peep = full_peep(peep, W_hh, zone)
-    zone_work = zone_work_buffer(zone, B, H, X)
     NK = padded_width(K, X.itemsize)
     n_threads = num_threads()
     n_col_chunks = max(1, min(n_threads, NK // (4 * vw)))
     n_row_chunks = n_chunks_for(B, n_threads)
-    variant = W_hh.shape[0] != 4 * H or peep.shape[0] > 0 or zone.shape[0] > 0
     for t in range(T - 1, -1, -1):
         for c in prange(n_row_chunks):
             s0, s1 = chunk_rows(c, n_row_chunks, B)
-            if variant:
+            if peep is not None:  # a variant cell
                 variant_gate_grads(s0, s1, t, c0, lengths, cells, dH_out, dh0,
                                    dc0, G, W_hh.shape[0] // H, peep, zone,
                                    zone_work)
