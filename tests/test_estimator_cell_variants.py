@@ -9,7 +9,16 @@ import pickle
 
 import numpy as np
 import pytest
-from registry import fd_check, make, output, same, sample, select, size
+from registry import fd_check, output, same, sample, select, size
+from registry import make as _make
+
+
+# float64 throughout: the kernel tests compile the variants' float64
+# specialisations, which these then reuse (a cold cache compiles each
+# combination of variant arguments and dtype once, ~10 s a kernel)
+def make(key, **params):
+    return _make(key, **{"dtype": "float64", **params})
+
 
 # short fits stop at max_iter on purpose
 pytestmark = pytest.mark.filterwarnings(
@@ -115,7 +124,8 @@ def test_each_variant_learns(cell):
     X = rng.normal(size=(400, 8, 2))
     y = X[:, :, 0].sum(axis=1) / 3
     model = VanillaLSTMRegressor(16, max_iter=60, learning_rate_init=1e-2,
-                                 random_state=0, **CELLS[cell])
+                                 random_state=0, dtype="float64",
+                                 **CELLS[cell])
     model.fit(X[:300], y[:300])
     assert model.score(X[300:], y[300:]) > 0.9
 
@@ -171,7 +181,8 @@ def test_recurrent_dropout_learns():
     X = rng.normal(size=(400, 8, 2))
     y = X[:, :, 0].sum(axis=1) / 3
     model = VanillaLSTMRegressor(16, max_iter=60, learning_rate_init=1e-2,
-                                 recurrent_dropout=0.2, random_state=0)
+                                 recurrent_dropout=0.2, random_state=0,
+                                 dtype="float64")
     model.fit(X[:300], y[:300])
     assert model.score(X[300:], y[300:]) > 0.8
 
@@ -235,6 +246,6 @@ def test_zoneout_learns():
     X = rng.normal(size=(400, 8, 2))
     y = X[:, :, 0].sum(axis=1) / 3
     model = VanillaLSTMRegressor(16, max_iter=60, learning_rate_init=1e-2,
-                                 zoneout=0.1, random_state=0)
+                                 zoneout=0.1, random_state=0, dtype="float64")
     model.fit(X[:300], y[:300])
     assert model.score(X[300:], y[300:]) > 0.9

@@ -10,7 +10,6 @@ the CUDA kernels' variants are tested on the simulator in ``tests/cuda``.
 import numpy as np
 import pytest
 from helpers import (
-    DTYPES,
     LSTM_GRADS,
     LSTM_INPUTS,
     assert_close,
@@ -28,15 +27,20 @@ from helpers import (
 from test_lstm_kernels import CPU_SPLITS
 
 #: (coupled, peephole, recurrent dropout, zoneout) of each variant. Each
-#: combination of the kernels' variant arguments compiles its own
-#: specialisation (~10 s a kernel and dtype on a cold cache), so the list
-#: takes one cell per combination, and the CPU's wide split runs float64
+#: combination of the kernels' variant arguments is a specialisation of its
+#: own (~10 s of cold compile a kernel, dtype and thread split), so float32
+#: and the CPU's wide split run the two cells that take every variant code
+#: path between them, and the estimator tests run float64
 CELLS = {"peephole": (False, True, 0.0, 0.0), "coupled": (True, False, 0.0, 0.0),
          "coupled-peephole": (True, True, 0.0, 0.0),
          "recurrent-dropout": (False, False, 0.4, 0.0),
          "zoneout": (False, False, 0.0, 0.3),
          "coupled-peephole-dropout": (True, True, 0.4, 0.0),
          "coupled-zoneout-dropout": (True, False, 0.4, 0.3)}
+#: the cells that run in float32 and on the wide split
+ALL_PATHS = ("coupled-peephole-dropout", "coupled-zoneout-dropout")
+REFERENCE_CASES = [(cell, np.float64) for cell in CELLS] + \
+    [(cell, np.float32) for cell in ALL_PATHS]
 SHAPES = [(1, 1, 1, 1, None), (2, 5, 1, 3, [5, 1]), (4, 6, 3, 5, "ragged"),
           (5, 7, 4, 8, [7, 1, 3, 7, 2])]
 SHAPE_IDS = [f"B{b}T{t}D{d}H{h}" for b, t, d, h, _ in SHAPES]
@@ -57,8 +61,7 @@ def _grad_names(case):
     return LSTM_GRADS + (("dpeep",) if "peep" in case else ())
 
 
-@pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("cell, dtype", REFERENCE_CASES)
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 def test_matches_the_reference(shape, dtype, cell, backend):
     """On every backend (the CPU's wide split gives the rows split's bits,
@@ -104,7 +107,7 @@ def test_gradients_match_finite_differences(lengths, cell, backend):
         assert_close(grads[gname], fd[k], 1e-6, gname)
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", ALL_PATHS)
 def test_rows_and_wide_kernels_agree_bit_for_bit(cell):
     case, seeds = _case(4, (9, 5, 3, 70, "ragged"), np.float64, cell)
     rows, wide = CPU_SPLITS["cpu-rows"], CPU_SPLITS["cpu-wide"]
@@ -117,7 +120,7 @@ def test_rows_and_wide_kernels_agree_bit_for_bit(cell):
         np.testing.assert_array_equal(grads_w[name], grads_r[name], err_msg=name)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", [np.float64])
 def test_zero_peepholes_are_the_plain_cell(dtype, backend):
     """Peephole weights of 0 give the plain cell's results, to rounding
     (the variant cell's loops are compiled apart, and LLVM may contract or

@@ -77,7 +77,8 @@ def test_cell_variants_through_the_strict_backend(key, cell):
     uploaded or filled by the layer) leave all array work to the backend."""
     make, data = ESTIMATORS[key]
     X, y = data()
-    fits = [make(max_iter=2, random_state=0, backend=backend, **cell).fit(X, y)
+    fits = [make(max_iter=2, random_state=0, backend=backend, dtype="float64",
+                 **cell).fit(X, y)
             for backend in ("strict", "cpu")]
     a, b = (m.get_weights() for m in fits)
     for name in b:
