@@ -24,6 +24,8 @@ TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
 
 LSTM_INPUTS = ("X", "W_ih", "W_hh", "b", "h0", "c0")
 LSTM_GRADS = ("dX", "dW_ih", "dW_hh", "db", "dh0", "dc0")
+#: a case's layer-norm parameters, in the order of the kernels' ``ln`` tuple
+LN_NAMES = ("g_ih", "g_hh", "g_c", "beta_c")
 
 
 def rel_err(actual, expected):
@@ -105,14 +107,17 @@ def nans(be, shape, dtype):
 
 def make_lstm_case(rng, B, T, D, H, dtype=np.float64, lengths=None,
                    w_scale=0.5, b_scale=0.5, coupled=False, peephole=False,
-                   recurrent_dropout=0.0, zoneout=0.0):
+                   recurrent_dropout=0.0, zoneout=0.0, proj_size=0,
+                   layer_norm=False):
     """Random C-contiguous LSTM inputs of one dtype, ``lengths`` int64.
 
     ``lengths`` may be None (all ``T``), ``"ragged"`` (``[T, 1, random...]``)
     or a sequence. ``coupled``: weights of 3H rows (CIFG); ``peephole``:
     peephole weights ``peep`` too; ``recurrent_dropout``: a mask ``h_mask``
     of that rate; ``zoneout``: zoneout weights ``zone``, 1 (keep) with that
-    probability, else 0.
+    probability, else 0; ``proj_size``: a projection ``W_hr (P, H)`` (``h``
+    then P wide); ``layer_norm``: the layer-norm parameters of
+    :data:`LN_NAMES`, near 1 (gains) and 0 (bias).
     """
     if lengths is None:
         lengths = np.full(B, T)
@@ -130,36 +135,51 @@ def make_lstm_case(rng, B, T, D, H, dtype=np.float64, lengths=None,
                                     dtype=dtype)
 
     G = (3 if coupled else 4) * H
+    P = proj_size or H
     case = {
         "X": arr((B, T, D), 1.0),
         "W_ih": arr((G, D), w_scale),
-        "W_hh": arr((G, H), w_scale),
+        "W_hh": arr((G, P), w_scale),
         "b": arr((G,), b_scale),
-        "h0": arr((B, H), 0.5),
+        "h0": arr((B, P), 0.5),
         "c0": arr((B, H), 0.5),
         "lengths": lengths,
     }
     if peephole:
         case["peep"] = arr((G - H,), w_scale)
     if recurrent_dropout:
-        keep = rng.random((B, H)) >= recurrent_dropout
+        keep = rng.random((B, P)) >= recurrent_dropout
         case["h_mask"] = np.ascontiguousarray(keep / (1 - recurrent_dropout),
                                               dtype=dtype)
     if zoneout:
         case["zone"] = np.ascontiguousarray(rng.random((B, T, H)) < zoneout,
                                             dtype=dtype)
+    if proj_size:
+        case["W_hr"] = arr((P, H), w_scale)
+    if layer_norm:
+        for name, n in zip(LN_NAMES, (G, G, H, H), strict=True):
+            case[name] = arr((n,), 0.3) + (0 if name == "beta_c" else 1)
     return case
+
+
+def lstm_sizes(case):
+    """``(H, P, G)`` of a case: hidden units, width of ``h`` (P with a
+    projection, else H) and gate columns (4H, or 3H coupled)."""
+    G = case["W_ih"].shape[0]
+    P = case["W_hh"].shape[1]
+    H = case["W_hr"].shape[1] if "W_hr" in case else P
+    return H, P, G
 
 
 def make_lstm_seeds(rng, case, scale=1.0):
     """Upstream gradients ``dH_out, dh_n, dc_n`` matching ``case``."""
     B, T, _ = case["X"].shape
-    H = case["W_hh"].shape[1]
+    H, P, _ = lstm_sizes(case)
     dtype = case["X"].dtype
     return {
-        "dH_out": np.ascontiguousarray(rng.normal(scale=scale, size=(B, T, H)),
+        "dH_out": np.ascontiguousarray(rng.normal(scale=scale, size=(B, T, P)),
                                        dtype=dtype),
-        "dh_n": np.ascontiguousarray(rng.normal(scale=scale, size=(B, H)),
+        "dh_n": np.ascontiguousarray(rng.normal(scale=scale, size=(B, P)),
                                      dtype=dtype),
         "dc_n": np.ascontiguousarray(rng.normal(scale=scale, size=(B, H)),
                                      dtype=dtype),
@@ -170,33 +190,69 @@ def lstm_forward(case, be, gate_width=None):
     """Call backend ``be``'s forward kernel on ``case`` (host arrays or
     ``be``'s) into NaN-filled buffers of ``be``; return those by name
     (``gates`` rows ``gate_width`` long, default the gate columns, 4H or
-    3H), as ``be``'s arrays: read them with :func:`host`. A case with
-    ``peep`` or ``h_mask`` passes it to the kernel."""
-    X, W_hh = case["X"], case["W_hh"]
+    3H), as ``be``'s arrays: read them with :func:`host`. A case's cell
+    variants (``peep``, ``h_mask``, ``zone``, ``W_hr``, layer norm) are
+    passed to the kernel; with a projection or layer norm ``out["aux"]``
+    is the cache the backward reads."""
+    X = case["X"]
     B, T, _ = X.shape
-    H, G = W_hh.shape[1], W_hh.shape[0]
+    H, P, G = lstm_sizes(case)
     dt = X.dtype
     out = {
-        "H_out": nans(be, (B, T, H), dt),
-        "h_n": nans(be, (B, H), dt),
+        "H_out": nans(be, (B, T, P), dt),
+        "h_n": nans(be, (B, P), dt),
         "c_n": nans(be, (B, H), dt),
         "gates": nans(be, (B, T, gate_width or G), dt),
         "cells": nans(be, (B, T, H), dt),
-        "h_prev": nans(be, (B, T, H), dt),
+        "h_prev": nans(be, (B, T, P), dt),
     }
+    aux = _aux(case, be)
+    if aux is not None:
+        out["aux"] = aux
     rec = nans(be, (B, G), dt)
     be.lstm_forward(*(be.asarray(case[k], dt) for k in LSTM_INPUTS),
                     be.asarray(case["lengths"], np.int64),
                     out["H_out"], out["h_n"], out["c_n"],
                     out["gates"], out["cells"], out["h_prev"], rec,
-                    **_variant_arrays(case, be))
+                    **_variant_arrays(case, be), **_aux_kw(out))
     return out
+
+
+def _aux(case, be):
+    """A NaN-filled cache of the width ``be`` asks for a projection and/or
+    layer norm, or None for the other cells."""
+    H, P, _ = lstm_sizes(case)
+    width = be.lstm_aux_width(H, P if "W_hr" in case else 0,
+                              LN_NAMES[0] in case, case["X"].dtype)
+    if width == 0:
+        return None
+    B, T, _ = case["X"].shape
+    return nans(be, (B, T, width), case["X"].dtype)
+
+
+def _aux_kw(fwd):
+    return {"aux": fwd["aux"]} if "aux" in fwd else {}
 
 
 def _variant_arrays(case, be):
     """The cell-variant keywords of a kernel call: those ``case`` has."""
-    return {k: be.asarray(case[k], case["X"].dtype)
-            for k in ("peep", "h_mask", "zone") if k in case}
+    dt = case["X"].dtype
+    kw = {k: be.asarray(case[k], dt)
+          for k in ("peep", "h_mask", "zone", "W_hr") if k in case}
+    if LN_NAMES[0] in case:
+        kw["ln"] = tuple(be.asarray(case[k], dt) for k in LN_NAMES)
+    return kw
+
+
+def variant_grad_names(case):
+    """The names of a case's variant weights' gradients, in the order the
+    reference returns them after :data:`LSTM_GRADS`."""
+    names = ["dpeep"] if "peep" in case else []
+    if "W_hr" in case:
+        names.append("dW_hr")
+    if LN_NAMES[0] in case:
+        names.extend("d" + k for k in LN_NAMES)
+    return tuple(names)
 
 
 def lstm_backward(case, fwd, seeds, be, input_grad=True, dgates=None):
@@ -205,22 +261,29 @@ def lstm_backward(case, fwd, seeds, be, input_grad=True, dgates=None):
     ``input_grad`` is False). ``case``, ``fwd`` and ``seeds`` may hold host
     arrays or ``be``'s. ``dgates`` defaults to a NaN-filled ``(B, T, 4H)``
     (or 3H) scratch; ``fwd["gates"]`` asks for the gate gradients in place
-    of the gates. A case with ``peep`` gets ``dpeep`` too."""
+    of the gates. A case with variant weights gets their gradients too
+    (:func:`variant_grad_names`)."""
     X, W_ih, W_hh = case["X"], case["W_ih"], case["W_hh"]
     B, T, _ = X.shape
-    H, G = W_hh.shape[1], W_hh.shape[0]
+    H, P, G = lstm_sizes(case)
     dt = X.dtype
     grads = {
         "dX": nans(be, X.shape, dt),
         "dW_ih": nans(be, W_ih.shape, dt),
         "dW_hh": nans(be, W_hh.shape, dt),
         "db": nans(be, (G,), dt),
-        "dh0": nans(be, (B, H), dt),
+        "dh0": nans(be, (B, P), dt),
         "dc0": nans(be, (B, H), dt),
     }
-    peep = case.get("peep")
-    if peep is not None:
-        grads["dpeep"] = nans(be, peep.shape, dt)
+    for name in variant_grad_names(case):
+        grads[name] = nans(be, case[name[1:]].shape, dt)
+    kw = {}
+    if "peep" in case:
+        kw["dpeep"] = grads["dpeep"]
+    if "W_hr" in case:
+        kw["dW_hr"] = grads["dW_hr"]
+    if LN_NAMES[0] in case:
+        kw["dln"] = tuple(grads["d" + k] for k in LN_NAMES)
     be.lstm_backward(*(be.asarray(case[k], dt)
                        for k in ("X", "W_ih", "W_hh", "c0")),
                      be.asarray(case["lengths"], np.int64),
@@ -230,8 +293,8 @@ def lstm_backward(case, fwd, seeds, be, input_grad=True, dgates=None):
                        for k in ("dH_out", "dh_n", "dc_n")),
                      *(grads[k] for k in LSTM_GRADS),
                      nans(be, (B, T, G), dt) if dgates is None else dgates,
-                     input_grad, **_variant_arrays(case, be),
-                     **({"dpeep": grads["dpeep"]} if peep is not None else {}))
+                     input_grad, **_variant_arrays(case, be), **kw,
+                     **_aux_kw(fwd))
     return grads
 
 
@@ -246,9 +309,10 @@ def lstm_forward_backward(case, seeds, be, **backward_kw):
 def reference_lstm(case, seeds=None):
     """The NumPy oracle in float64: forward dict, and gradients if ``seeds``."""
     f64 = {k: np.asarray(case[k], np.float64) for k in LSTM_INPUTS}
-    peep = case.get("peep")
     extra = {k: np.asarray(case[k], np.float64)
-             for k in ("peep", "h_mask", "zone") if k in case}
+             for k in ("peep", "h_mask", "zone", "W_hr") if k in case}
+    if LN_NAMES[0] in case:
+        extra["ln"] = tuple(np.asarray(case[k], np.float64) for k in LN_NAMES)
     H_out, h_n, c_n, cache = ref.lstm_forward(
         f64["X"], f64["W_ih"], f64["W_hh"], f64["b"], f64["h0"], f64["c0"],
         case["lengths"], **extra)
@@ -257,7 +321,7 @@ def reference_lstm(case, seeds=None):
         return fwd, None
     s64 = {k: np.asarray(v, np.float64) for k, v in seeds.items()}
     grads = ref.lstm_backward(s64["dH_out"], s64["dh_n"], s64["dc_n"], cache)
-    names = LSTM_GRADS + (("dpeep",) if peep is not None else ())
+    names = LSTM_GRADS + variant_grad_names(case)
     return fwd, dict(zip(names, grads, strict=True))
 
 

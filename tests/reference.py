@@ -35,7 +35,7 @@ def _peep_parts(peep, H, n_gates):
 
 
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None, h_mask=None,
-                 zone=None):
+                 zone=None, W_hr=None, ln=None):
     """Return (H_out (B,T,H), h_n, c_n, cache) of one LSTM layer.
 
     ``W_hh`` of 4H rows: gates i, f, g, o. Of 3H rows: coupled gates
@@ -47,7 +47,21 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None, h_mask=None,
     state, ``c_t = z c_{t-1} + (1 - z) c~_t`` and the same for ``h``, where
     ``c~_t``, ``h~_t`` are the cell's new values (o's peephole sees
     ``c~_t``).
+
+    ``W_hr (P, H)``: a projection (LSTMP, Sak et al. 2014), ``h_t = W_hr
+    (o * tanh(c_t))`` of width P; ``W_hh``, ``h0``, ``h_mask`` and the
+    outputs ``H_out``, ``h_n`` are then P wide. ``ln = (g_ih (4H,), g_hh
+    (4H,), g_c (H,), beta_c (H,))``: layer normalisation (Ba et al. 2016,
+    as haste's LayerNormLSTM), the gate pre-activations ``g_ih *
+    LN(x_t W_ih^T) + g_hh * LN(h_{t-1} W_hh^T) + b`` and ``h_t = o *
+    tanh(g_c * LN(c_t) + beta_c)``, with ``LN(a) = (a - mean(a)) /
+    sqrt(var(a) + LN_EPS)`` over each row. Neither with peepholes,
+    coupled gates or zoneout.
     """
+    if W_hr is not None or ln is not None:
+        assert peep is None and zone is None
+        return _lstm_forward_ln_proj(X, W_ih, W_hh, b, h0, c0, lengths,
+                                     h_mask, W_hr, ln)
     X = np.asarray(X, np.float64)
     B, T, _ = X.shape
     H = W_hh.shape[1]
@@ -84,6 +98,8 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None, h_mask=None,
 def lstm_backward(dH_out, dh_n, dc_n, cache):
     """Return (dX, dW_ih, dW_hh, db, dh0, dc0) for :func:`lstm_forward`,
     and ``dpeep`` after them when it had peephole weights."""
+    if cache[0] == "ln_proj":
+        return _lstm_backward_ln_proj(dH_out, dh_n, dc_n, cache)
     X, W_ih, W_hh, steps, peep, m = cache
     B, T, D = X.shape
     H = W_hh.shape[1]
@@ -128,6 +144,124 @@ def lstm_backward(dH_out, dh_n, dc_n, cache):
         return grads
     dpeep = [dp_i, dp_o] if n_gates == 3 else [dp_i, dp_f, dp_o]
     return (*grads, np.concatenate(dpeep))
+
+
+#: the layer normalisation's epsilon (as torch.nn.LayerNorm's default)
+LN_EPS = 1e-5
+
+
+def layer_norm(a):
+    """``(a - mean) / sqrt(var + LN_EPS)`` over the last axis, and the
+    ``1 / sqrt(var + LN_EPS)`` of each row."""
+    mu = a.mean(axis=-1, keepdims=True)
+    rstd = 1.0 / np.sqrt(((a - mu) ** 2).mean(axis=-1, keepdims=True) + LN_EPS)
+    return (a - mu) * rstd, rstd
+
+
+def layer_norm_backward(dy, xhat, rstd):
+    """The gradient of :func:`layer_norm`'s input from ``dy``, its output's."""
+    return rstd * (dy - dy.mean(axis=-1, keepdims=True)
+                   - xhat * (dy * xhat).mean(axis=-1, keepdims=True))
+
+
+def _lstm_forward_ln_proj(X, W_ih, W_hh, b, h0, c0, lengths, h_mask, W_hr,
+                          ln):
+    """:func:`lstm_forward` with a projection and/or layer normalisation."""
+    X = np.asarray(X, np.float64)
+    B, T, _ = X.shape
+    H = W_ih.shape[0] // 4
+    P = W_hh.shape[1]
+    h, c = np.array(h0, np.float64), np.array(c0, np.float64)
+    m = np.ones((B, P)) if h_mask is None else np.asarray(h_mask, np.float64)
+    H_out = np.zeros((B, T, P))
+    steps = []
+    for t in range(T):
+        a_x, a_h = X[:, t] @ W_ih.T, (m * h) @ W_hh.T
+        norms = None
+        if ln is None:
+            a = a_x + a_h + b
+        else:
+            g_ih, g_hh, g_c, beta_c = ln
+            xh_x, r_x = layer_norm(a_x)
+            xh_h, r_h = layer_norm(a_h)
+            a = g_ih * xh_x + g_hh * xh_h + b
+        i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+        g, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+        c_new = f * c + i * g
+        if ln is None:
+            cc = c_new
+        else:
+            xh_c, r_c = layer_norm(c_new)
+            cc = g_c * xh_c + beta_c
+            norms = (xh_x, r_x, xh_h, r_h, xh_c, r_c)
+        mm = o * np.tanh(cc)
+        h_new = mm if W_hr is None else mm @ W_hr.T
+        live = (t < np.asarray(lengths))[:, None]
+        steps.append((m * h, c.copy(), i, f, g, o, cc, mm, live, norms))
+        h = np.where(live, h_new, h)
+        c = np.where(live, c_new, c)
+        H_out[:, t] = np.where(live, h_new, 0.0)
+    return H_out, h, c, ("ln_proj", X, W_ih, W_hh, W_hr, ln, m, steps)
+
+
+def _lstm_backward_ln_proj(dH_out, dh_n, dc_n, cache):
+    """:func:`lstm_backward` of :func:`_lstm_forward_ln_proj`: the plain
+    gradients, then ``dW_hr`` (with a projection), then ``d g_ih, d g_hh,
+    d g_c, d beta_c`` (with layer normalisation)."""
+    _, X, W_ih, W_hh, W_hr, ln, m, steps = cache
+    B, T, D = X.shape
+    H = W_ih.shape[0] // 4
+    dX = np.zeros((B, T, D))
+    dW_ih, dW_hh = np.zeros(W_ih.shape), np.zeros(W_hh.shape)
+    db = np.zeros(4 * H)
+    dW_hr = None if W_hr is None else np.zeros(W_hr.shape)
+    dln = None if ln is None else [np.zeros(4 * H), np.zeros(4 * H),
+                                   np.zeros(H), np.zeros(H)]
+    dh = np.array(dh_n, np.float64)
+    dc = np.array(dc_n, np.float64)
+    for t in reversed(range(T)):
+        h_prev, c_prev, i, f, g, o, cc, mm, live, norms = steps[t]
+        dh_t = np.where(live, dh + dH_out[:, t], 0.0)
+        dc_t = np.where(live, dc, 0.0)
+        if W_hr is None:
+            dm = dh_t
+        else:
+            dm = dh_t @ W_hr
+            dW_hr += dh_t.T @ mm
+        tc = np.tanh(cc)
+        da_o = dm * tc * o * (1 - o)
+        dcc = dm * o * (1 - tc ** 2)
+        if ln is None:
+            dc_t = dc_t + dcc
+        else:
+            xh_x, r_x, xh_h, r_h, xh_c, r_c = norms
+            dln[2] += (dcc * xh_c).sum(axis=0)
+            dln[3] += dcc.sum(axis=0)
+            dc_t = dc_t + layer_norm_backward(dcc * ln[2], xh_c, r_c)
+        da_i = dc_t * g * i * (1 - i)
+        da_f = dc_t * c_prev * f * (1 - f)
+        da_g = dc_t * i * (1 - g ** 2)
+        da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
+        dc_prev = dc_t * f
+        if ln is None:
+            da_x = da_h = da
+        else:
+            dln[0] += (da * xh_x).sum(axis=0)
+            dln[1] += (da * xh_h).sum(axis=0)
+            da_x = layer_norm_backward(da * ln[0], xh_x, r_x)
+            da_h = layer_norm_backward(da * ln[1], xh_h, r_h)
+        dX[:, t] = da_x @ W_ih
+        dW_ih += da_x.T @ X[:, t]
+        dW_hh += da_h.T @ h_prev
+        db += da.sum(axis=0)
+        dh = np.where(live, (da_h @ W_hh) * m, dh)
+        dc = np.where(live, dc_prev, dc)
+    grads = [dX, dW_ih, dW_hh, db, dh, dc]
+    if W_hr is not None:
+        grads.append(dW_hr)
+    if ln is not None:
+        grads.extend(dln)
+    return tuple(grads)
 
 
 def dense_forward(X, W, b):

@@ -158,9 +158,20 @@ class Backend(Protocol):
         kernel runs: a backend that cannot run a layer of ``n_hidden``
         units raises a ``ValueError`` saying so here."""
 
+    def lstm_aux_width(self, n_hidden: int, proj_size: int, layer_norm: bool,
+                       dtype) -> int:
+        """Row length of the ``aux (B, T, width)`` cache that a layer with a
+        projection of ``proj_size`` units (0: none) and/or layer
+        normalisation passes from :meth:`lstm_forward` to
+        :meth:`lstm_backward` (which consumes it, as it does ``gates``);
+        its layout is the backend's own. 0 for the other cells, which take
+        no ``aux``. Asked when the layer is built: a backend that cannot
+        run such a layer raises a ``ValueError`` saying so here."""
+
     def lstm_forward(self, X, W_ih, W_hh, b, h0, c0, lengths,
                      H_out, h_n, c_n, gates, cells, h_prev, rec,
-                     peep=None, h_mask=None, zone=None) -> None:
+                     peep=None, h_mask=None, zone=None, W_hr=None, ln=None,
+                     aux=None) -> None:
         """One LSTM layer over ragged sequences, gates i, f, g, o.
 
         ``X (B, T, D)``, ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b (4H,)``,
@@ -181,12 +192,25 @@ class Backend(Protocol):
         2017): each unit keeps that share of its previous ``c`` and ``h``,
         ``c_t = z c_{t-1} + (1 - z) c~_t`` (the same for ``h``; ``cells``
         and ``H_out`` hold the zoned state); not with ``peep``; None for
-        none."""
+        none.
+
+        ``W_hr (P, H)``, a projection (LSTMP, Sak et al. 2014; PyTorch's
+        ``proj_size``): ``h_t = W_hr (o * tanh(c_t))``, so ``W_hh`` is
+        ``(4H, P)`` and ``h0``, ``h_n``, ``H_out``, ``h_prev`` and ``h_mask``
+        are P wide (``c`` stays H wide). ``ln = (g_ih (4H,), g_hh (4H,),
+        g_c (H,), beta_c (H,))``, layer normalisation (Ba et al. 2016, as
+        haste's LayerNormLSTM): the pre-activations are ``g_ih * LN(x_t
+        W_ih^T) + g_hh * LN(h_{t-1} W_hh^T) + b`` and ``h_t = o * tanh(g_c *
+        LN(c_t) + beta_c)`` (``LN`` over each row, epsilon 1e-5; ``cells``
+        holds ``c_t`` itself). With either, ``aux`` is the cache of
+        :meth:`lstm_aux_width`; neither comes with ``peep``, coupled gates
+        or ``zone``."""
 
     def lstm_backward(self, X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                       dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
                       dgates, input_grad: bool, peep=None,
-                      dpeep=None, h_mask=None, zone=None) -> None:
+                      dpeep=None, h_mask=None, zone=None, W_hr=None,
+                      dW_hr=None, ln=None, dln=None, aux=None) -> None:
         """BPTT of :meth:`lstm_forward` (whose cached ``gates``, ``cells``,
         ``h_prev`` it takes). ``dH_out (B, T, H)``, ``dh_n, dc_n (B, H)``.
         Outputs: ``dX (B, T, D)`` (only when ``input_grad``), ``dW_ih``,
@@ -195,7 +219,11 @@ class Backend(Protocol):
         (their gradients then take their place). With ``peep`` (as given to
         the forward), ``dpeep`` of its shape receives its gradient; the
         forward's ``h_mask`` scales the gradient of every ``h_{t-1}`` that
-        passes through the recurrent product; ``zone`` as the forward's."""
+        passes through the recurrent product; ``zone`` as the forward's.
+        With ``W_hr``, ``dW_hr (P, H)`` receives its gradient (``dh_n``,
+        ``dH_out`` and ``dh0`` are P wide); with ``ln``, ``dln``, a tuple of
+        four arrays of its shapes, receives theirs; ``aux`` as the forward
+        left it (consumed)."""
 
     def dense_forward(self, X, W, b, out) -> None:
         """``out (N, K) = X (N, D) @ W.T (K, D) + b (K,)``."""

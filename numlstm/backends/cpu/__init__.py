@@ -13,6 +13,7 @@ from . import (
     dense,
     lstm,
     lstm_cell,
+    lstm_ln_proj,
     lstm_wide,
     pooling,
     scalars,
@@ -170,6 +171,12 @@ class CPUBackend:
         unless ``dgates`` has it)."""
         return lstm_cell.gate_width(n_hidden, np.dtype(dtype).itemsize,
                                     n_gates)
+
+    @staticmethod
+    def lstm_aux_width(n_hidden, proj_size, layer_norm, dtype):
+        """Row length of the cache a projection and/or layer norm keep for
+        the backward (:func:`.lstm_ln_proj.aux_layout`); 0 otherwise."""
+        return lstm_ln_proj.aux_width(n_hidden, proj_size, layer_norm, dtype)
 
     # memory
     @staticmethod

@@ -52,6 +52,7 @@ class CUDABackend:
     guard_update = staticmethod(training.guard_update)
 
     lstm_gate_grad_width = staticmethod(lstm.lstm_gate_grad_width)
+    lstm_aux_width = staticmethod(lstm.lstm_aux_width)
     lstm_forward = staticmethod(lstm.lstm_forward)
     lstm_backward = staticmethod(lstm.lstm_backward)
     dense_forward = staticmethod(dense.dense_forward)

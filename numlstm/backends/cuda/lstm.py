@@ -78,6 +78,16 @@ def lstm_gate_grad_width(n_hidden: int, dtype, n_gates: int = 4) -> int:
     return int(n_gates) * int(n_hidden)
 
 
+def lstm_aux_width(n_hidden: int, proj_size: int, layer_norm: bool,
+                   dtype) -> int:
+    """0 for the cells of these kernels; a projection or layer norm is not
+    on CUDA yet."""
+    if proj_size or layer_norm:
+        raise ValueError("proj_size and layer_norm are not available on the "
+                         "CUDA backend yet; use backend='cpu'")
+    return 0
+
+
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
                   dgates, input_grad, peep=None, dpeep=None, h_mask=None,
