@@ -63,8 +63,15 @@ def _kernel_peep(peep, W_hh, zone):
 
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
                  H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None,
-                 h_mask=None, zone=None):
-    """:func:`.lstm.lstm_forward` or :func:`.lstm_wide.lstm_forward_wide`."""
+                 h_mask=None, zone=None, W_hr=None, ln=None, aux=None):
+    """:func:`.lstm.lstm_forward` or :func:`.lstm_wide.lstm_forward_wide`;
+    :func:`.lstm_ln_proj.lstm_forward_ln_proj` for a projection or layer
+    norm."""
+    if W_hr is not None or ln is not None:
+        lstm_ln_proj.lstm_forward_ln_proj(X, W_ih, W_hh, b, h0, c0, lengths,
+                                          H_out, h_n, c_n, gates, cells,
+                                          h_prev, h_mask, W_hr, ln, aux)
+        return
     lstm_forward_split(use_wide(X.shape[0], X.shape[2], W_hh.shape[1]),
                        X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n,
                        gates, cells, h_prev, rec, peep, h_mask, zone)
@@ -73,8 +80,17 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n,
                   dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad,
-                  peep=None, dpeep=None, h_mask=None, zone=None):
-    """:func:`.lstm.lstm_backward` or :func:`.lstm_wide.lstm_backward_wide`."""
+                  peep=None, dpeep=None, h_mask=None, zone=None, W_hr=None,
+                  dW_hr=None, ln=None, dln=None, aux=None):
+    """:func:`.lstm.lstm_backward` or :func:`.lstm_wide.lstm_backward_wide`;
+    :func:`.lstm_ln_proj.lstm_backward_ln_proj` for a projection or layer
+    norm."""
+    if W_hr is not None or ln is not None:
+        lstm_ln_proj.lstm_backward_ln_proj(
+            X, W_ih, W_hh, c0, lengths, gates, cells, h_prev, dH_out, dh_n,
+            dc_n, dX, dW_ih, dW_hh, db, dh0, dc0, dgates, input_grad, h_mask,
+            W_hr, dW_hr, ln, dln, aux)
+        return
     lstm_backward_split(use_wide(X.shape[0], X.shape[2], W_hh.shape[1]),
                         X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                         dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
