@@ -56,7 +56,7 @@ def test_chunks_from_each_others_state_give_the_whole_sequence(key, dtype, tol):
     _assert_states_close(end_2, end, tol)
     assert len(end) == len(model.network_.state_sizes())
     assert [pair[0].shape[1] for pair in end] == \
-        [units for units, _ in model.network_.state_sizes()]
+        [widths[0] for widths, _ in model.network_.state_sizes()]
     assert all(a.dtype == np.dtype(dtype) and a.shape[0] == len(X)
                for pair in end for a in pair)
     # without the state the second chunk starts from zeros: another answer
@@ -168,8 +168,8 @@ def test_streams_from_many_threads_match_one_at_a_time():
 
     model, X = _fitted("stacked-reg")
     rng = np.random.default_rng(5)
-    streams = [[(rng.normal(size=(len(X), units)), rng.normal(size=(len(X), units)))
-                for units, _ in model.network_.state_sizes()] for _ in range(8)]
+    streams = [[tuple(rng.normal(size=(len(X), w)) for w in widths)
+                for widths, _ in model.network_.state_sizes()] for _ in range(8)]
 
     def run(state):
         return model.predict(X, initial_state=state, return_state=True)

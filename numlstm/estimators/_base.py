@@ -28,13 +28,14 @@ from ..nn import (
     Dropout,
     Sequential,
 )
-from ..nn.layers import ZONEOUT_WITH_PEEPHOLE
+from ..nn.layers import check_cell
 from ._changes import ParameterChangesMixin
 from ._lbfgs import LBFGSMixin
 from ._params import (
     Boolean,
     FiniteReal,
     LayerSizes,
+    NonNegativeInt,
     OneOf,
     PositiveInt,
     as_sizes,
@@ -61,7 +62,7 @@ TRAINING_PARAMETERS = (
 #: the cell-variant parameters every estimator shares (architecture: a
 #: fitted model refuses to change them, :mod:`._changes`)
 CELL_PARAMETERS = ("peephole", "coupled_gates", "recurrent_dropout",
-                   "zoneout")
+                   "zoneout", "proj_size", "layer_norm")
 
 #: what the base's constructor takes
 SHARED_PARAMETERS = TRAINING_PARAMETERS + CELL_PARAMETERS
@@ -126,6 +127,8 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
         "coupled_gates": [Boolean()],
         "recurrent_dropout": [FiniteReal(0, 1)],
         "zoneout": [FiniteReal(0, 1)],
+        "proj_size": [NonNegativeInt()],
+        "layer_norm": [Boolean()],
     }
     #: parameters that others override, left unchecked
     _overridden_parameters = ()
@@ -138,11 +141,14 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
                  epsilon=1e-8, clip_norm=5.0, dropout=0.0, random_state=None,
                  verbose=False, warm_start=False, backend="auto",
                  dtype="float32", peephole=False, coupled_gates=False,
-                 recurrent_dropout=0.0, zoneout=0.0):
+                 recurrent_dropout=0.0, zoneout=0.0, proj_size=0,
+                 layer_norm=False):
         self.peephole = peephole
         self.coupled_gates = coupled_gates
         self.recurrent_dropout = recurrent_dropout
         self.zoneout = zoneout
+        self.proj_size = proj_size
+        self.layer_norm = layer_norm
         self.solver = solver
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
@@ -195,7 +201,9 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
         return {"peephole": bool(self.peephole),
                 "coupled_gates": bool(self.coupled_gates),
                 "recurrent_dropout": float(self.recurrent_dropout),
-                "zoneout": float(self.zoneout)}
+                "zoneout": float(self.zoneout),
+                "proj_size": int(self.proj_size),
+                "layer_norm": bool(self.layer_norm)}
 
     def _recurrent_layer(self, spec: RecurrentSpec, width: int, size: int,
                          return_sequences: bool):
@@ -248,8 +256,9 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
         """Check the parameters against :attr:`_parameter_constraints`, then
         the combinations no table entry sees."""
         validate_parameters(self)
-        if self.peephole and self.zoneout > 0:
-            raise ValueError(ZONEOUT_WITH_PEEPHOLE)
+        for size in as_sizes(self._hidden_sizes()):
+            check_cell(size, self.peephole, self.coupled_gates, self.zoneout,
+                       self.proj_size, self.layer_norm)
         for name in ("dropout", "recurrent_dropout", "zoneout"):
             if self.solver == "lbfgs" and getattr(self, name) > 0:
                 raise ValueError(f"{name} needs a stochastic solver: L-BFGS "

@@ -40,7 +40,10 @@ CELL_WEIGHTS = """
     With ``coupled_gates=True`` each LSTM layer's ``W_ih``, ``W_hh`` and
     ``b`` have 3H rows, gate blocks i, g, o (the forget gate is ``1 - i``).
     With ``peephole=True`` each has ``w_peep`` too: ``(3H,)`` in the order
-    i, f, o, or ``(2H,)``, i and o, with coupled gates.
+    i, f, o, or ``(2H,)``, i and o, with coupled gates. With ``proj_size=P``
+    each has ``W_hr (P, H)`` (PyTorch's ``weight_hr``) and ``W_hh`` is
+    ``(4H, P)``; with ``layer_norm=True`` each has ``ln_ih.gamma (4H,)``,
+    ``ln_hh.gamma (4H,)``, ``ln_c.gamma (H,)`` and ``ln_c.beta (H,)``.
 """
 
 TRAINING_PARAMETERS = """\
@@ -103,6 +106,18 @@ TRAINING_PARAMETERS = """\
         with this probability; when predicting, every unit keeps this share
         of them (the expectation). Fused in the time loop; not with
         ``peephole``; needs a stochastic solver.
+    proj_size : int, default=0
+        Project every LSTM layer's hidden state to this many units (LSTMP,
+        Sak et al. 2014; PyTorch's ``proj_size``): ``h_t = W_hr (o *
+        tanh(c_t))``, so the recurrent product and the layer's output are
+        ``proj_size`` wide; smaller than every layer's units; 0 for none.
+    layer_norm : bool, default=False
+        Layer normalisation in every LSTM layer (Ba et al. 2016, as haste's
+        LayerNormLSTM): the input and recurrent products normalised apart,
+        each with a gain per gate column, and the cell state before its
+        tanh, with a gain and a bias per unit. Combines with ``proj_size``
+        and ``recurrent_dropout``; neither of the two with ``peephole``,
+        ``coupled_gates`` or ``zoneout``.
 
 """
 

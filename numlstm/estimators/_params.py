@@ -40,6 +40,16 @@ class PositiveInt:
         return "a positive integer"
 
 
+class NonNegativeInt:
+    """An integer >= 0 (not a bool)."""
+
+    def is_satisfied_by(self, value) -> bool:
+        return _is_integer(value) and value >= 0
+
+    def __str__(self) -> str:
+        return "a non-negative integer"
+
+
 class Boolean:
     """True or False (NumPy's booleans too, not 0 and 1)."""
 

@@ -48,12 +48,19 @@ class NetworkSpec:
                                                "training": True})
     zoneout: float = field(default=0.0, kw_only=True,
                            metadata={"parameter": "zoneout", "training": True})
+    proj_size: int = field(default=0, kw_only=True,
+                           metadata={"parameter": "proj_size",
+                                     "training": False})
+    layer_norm: bool = field(default=False, kw_only=True,
+                             metadata={"parameter": "layer_norm",
+                                       "training": False})
 
     def cell_options(self) -> dict:
         """The LSTM layers' cell keywords (:class:`numlstm.nn.LSTM`)."""
         return {"peephole": self.peephole, "coupled_gates": self.coupled_gates,
                 "recurrent_dropout": self.recurrent_dropout,
-                "zoneout": self.zoneout}
+                "zoneout": self.zoneout, "proj_size": self.proj_size,
+                "layer_norm": self.layer_norm}
 
     @classmethod
     def extending(cls, spec: NetworkSpec, **values) -> NetworkSpec:

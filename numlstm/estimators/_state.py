@@ -112,7 +112,7 @@ def check_initial_state(initial_state, sizes, n_samples, dtype):
                          f"(or None) per recurrent layer ({len(sizes)}), as "
                          f"return_state=True gives them; got {got}")
     checked = []
-    for k, (state, (units, bidirectional)) in enumerate(
+    for k, (state, (widths, bidirectional)) in enumerate(
             zip(initial_state, sizes, strict=True)):
         if state is None:
             checked.append(None)
@@ -126,7 +126,7 @@ def check_initial_state(initial_state, sizes, n_samples, dtype):
             raise ValueError(f"initial_state[{k}] must be a pair (h, c), got "
                              f"{type(state).__name__}")
         pair = []
-        for name, a in zip(("h", "c"), state, strict=True):
+        for name, a, units in zip(("h", "c"), state, widths, strict=True):
             a = check_array(a, dtype=dtype, input_name=f"initial_state[{k}] {name}")
             if a.shape != (n_samples, units):
                 raise ValueError(

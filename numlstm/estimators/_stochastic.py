@@ -157,10 +157,10 @@ class StochasticMixin:
             order[start:start + batch] = data.batch_order(order[start:start + batch])
         order_backend = be.asarray(order, np.int64)
         layers = [layer for layer in network.layers if layer.carries_state]
-        carry = [tuple(network.buffers.get(f"tbptt_{name}{j}",
-                                           (batch, layer.hidden_size),
+        carry = [tuple(network.buffers.get(f"tbptt_{name}{j}", (batch, width),
                                            network.dtype)
-                       for name in ("h", "c"))
+                       for name, width in zip(("h", "c"), layer.state_widths,
+                                              strict=True))
                  for j, layer in enumerate(layers)]
         scalars.reset()
         weight = 0.0

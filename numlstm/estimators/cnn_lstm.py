@@ -84,7 +84,8 @@ class _CNNLSTM(UnitsOrLayerSizes, BaseLSTMEstimator):
                  beta_2=0.999, epsilon=1e-8, clip_norm=5.0, dropout=0.0,
                  random_state=None, verbose=False, warm_start=False,
                  backend="auto", dtype="float32", peephole=False,
-                 coupled_gates=False, recurrent_dropout=0.0, zoneout=0.0):
+                 coupled_gates=False, recurrent_dropout=0.0, zoneout=0.0, proj_size=0,
+                 layer_norm=False):
         super().__init__(**training_parameters(locals()))
         self.filters = filters
         self.kernel_size = kernel_size

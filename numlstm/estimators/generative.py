@@ -129,7 +129,8 @@ class GenerativeLSTM(BaseLSTMEstimator):
                  beta_2=0.999, epsilon=1e-8, clip_norm=5.0, dropout=0.0,
                  random_state=None, verbose=False, warm_start=False,
                  backend="auto", dtype="float32", peephole=False,
-                 coupled_gates=False, recurrent_dropout=0.0, zoneout=0.0):
+                 coupled_gates=False, recurrent_dropout=0.0, zoneout=0.0, proj_size=0,
+                 layer_norm=False):
         super().__init__(**training_parameters(locals()))
         self.hidden_layer_sizes = hidden_layer_sizes
         self.sequence_length = sequence_length

@@ -33,7 +33,8 @@ class _VanillaLSTM(BaseLSTMEstimator):
                  epsilon=1e-8, clip_norm=5.0, dropout=0.0, random_state=None,
                  verbose=False, warm_start=False, backend="auto",
                  dtype="float32", peephole=False, coupled_gates=False,
-                 recurrent_dropout=0.0, zoneout=0.0):
+                 recurrent_dropout=0.0, zoneout=0.0, proj_size=0,
+                 layer_norm=False):
         super().__init__(**training_parameters(locals()))
         self.units = units
         self.return_sequences = return_sequences

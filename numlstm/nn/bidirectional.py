@@ -55,10 +55,13 @@ class BidirectionalLSTM(Layer):
         self.return_sequences = bool(return_sequences)
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)
-        self.output_size = (2 if merge_mode == "concat" else 1) * self.hidden_size
         self.directions = {"forward": LSTM(input_size, hidden_size, True, **cell),
                            "backward": LSTM(input_size, hidden_size, True,
                                             **cell)}
+        #: the widths of each direction's state ``(h, c)``
+        self.state_widths = self.directions["forward"].state_widths
+        self.output_size = ((2 if merge_mode == "concat" else 1)
+                            * self.state_widths[0])
         if hasattr(self.directions["forward"], "rng"):
             # recurrent dropout: Sequential seeds this, forward hands it on
             self.rng = self.directions["forward"].rng

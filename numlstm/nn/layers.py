@@ -57,11 +57,38 @@ class Layer:
         raise NotImplementedError
 
 
+#: the layer-norm weights of an LSTM layer, in the order of the kernels'
+#: ``ln`` tuple
+LN_WEIGHTS = ("ln_ih.gamma", "ln_hh.gamma", "ln_c.gamma", "ln_c.beta")
+
 #: the combination of cell variants the kernels do not run
 ZONEOUT_WITH_PEEPHOLE = (
     "zoneout is not supported with peephole=True: the output gate's "
     "peephole sees the cell before zoneout, which the kernels do not keep; "
     "use one of them.")
+
+
+def check_cell(hidden_size, peephole, coupled_gates, zoneout, proj_size,
+               layer_norm) -> None:
+    """Refuse, with the reason, a combination of cell variants the kernels
+    do not run."""
+    if zoneout > 0 and peephole:
+        raise ValueError(ZONEOUT_WITH_PEEPHOLE)
+    if not proj_size and not layer_norm:
+        return
+    if not 0 <= proj_size < hidden_size:
+        raise ValueError(f"proj_size must be smaller than the hidden size "
+                         f"({hidden_size}), as in PyTorch, got {proj_size}")
+    names = [name for name, on in (("peephole=True", peephole),
+                                   ("coupled_gates=True", coupled_gates),
+                                   (f"zoneout={zoneout}", zoneout > 0)) if on]
+    if names:
+        these = " and ".join(n for n, on in (("proj_size", proj_size),
+                                             ("layer_norm", layer_norm)) if on)
+        raise ValueError(
+            f"{these} cannot be combined with {', '.join(names)}: the "
+            "projection and layer-norm cells run the plain gates (they "
+            "combine with each other and with recurrent_dropout)")
 
 
 class LSTM(Layer):
@@ -89,13 +116,29 @@ class LSTM(Layer):
         previous ``c`` and ``h`` at each step with this probability (one
         draw per unit and step, from ``rng``); otherwise every unit keeps
         this share of them, the expectation. Not with peepholes.
+    proj_size : int
+        A projection of the hidden state to this many units (LSTMP, Sak et
+        al. 2014; PyTorch's ``proj_size``): ``h_t = W_hr (o * tanh(c_t))``,
+        so the layer outputs ``proj_size`` features and ``W_hh`` is ``(4H,
+        P)``; 0 for none. Smaller than ``hidden_size``.
+    layer_norm : bool
+        Layer normalisation (Ba et al. 2016, as haste's LayerNormLSTM) of
+        ``x_t W_ih^T`` and of ``h_{t-1} W_hh^T`` apart, each with a gain
+        per gate column, before the bias; and of ``c_t`` before its tanh,
+        with a gain and a bias per unit.
+
+    Neither of the last two combines with peepholes, coupled gates or
+    zoneout.
 
     Weights: ``W_ih (4H, D)`` Glorot-uniform, ``W_hh (4H, H)`` orthogonal,
     ``b (4H,)`` zero except the forget-gate block, which is 1. With coupled
     gates each has 3H rows (blocks i, g, o) and the input gate's bias is
     -1 instead (so ``f`` starts near ``sigmoid(1)`` as well). With
     peepholes, ``w_peep (3H,)`` in the order i, f, o (``(2H,)``, i and o,
-    with coupled gates), zero at first.
+    with coupled gates), zero at first. With a projection, ``W_hr (P,
+    H)`` Glorot-uniform (and ``W_hh`` of P columns); with layer norm
+    ``ln_ih.gamma (4H,)``, ``ln_hh.gamma (4H,)``, ``ln_c.gamma (H,)`` (all
+    1 at first) and ``ln_c.beta (H,)`` (0).
 
     Examples
     --------
@@ -113,20 +156,27 @@ class LSTM(Layer):
     def __init__(self, input_size: int, hidden_size: int,
                  return_sequences: bool = False, peephole: bool = False,
                  coupled_gates: bool = False,
-                 recurrent_dropout: float = 0.0, zoneout: float = 0.0) -> None:
+                 recurrent_dropout: float = 0.0, zoneout: float = 0.0,
+                 proj_size: int = 0, layer_norm: bool = False) -> None:
         for name, rate in (("recurrent_dropout", recurrent_dropout),
                            ("zoneout", zoneout)):
             if not 0.0 <= rate < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
-        if zoneout > 0 and peephole:
-            raise ValueError(ZONEOUT_WITH_PEEPHOLE)
+        check_cell(int(hidden_size), peephole, coupled_gates, zoneout,
+                   int(proj_size), layer_norm)
+        self.proj_size = int(proj_size)
+        self.layer_norm = bool(layer_norm)
         self.recurrent_dropout = float(recurrent_dropout)
         self.zoneout = float(zoneout)
         if self.recurrent_dropout > 0 or self.zoneout > 0:
             # only then: Sequential seeds the layers that have one
             self.rng = np.random.default_rng()
         self.input_size = int(input_size)
-        self.hidden_size = self.output_size = int(hidden_size)
+        self.hidden_size = int(hidden_size)
+        #: the width of ``h``: the layer's output, and its state's first half
+        self.output_size = self.proj_size or self.hidden_size
+        #: the widths of the state ``(h, c)``
+        self.state_widths = (self.output_size, self.hidden_size)
         self.return_sequences = bool(return_sequences)
         self.peephole = bool(peephole)
         self.coupled_gates = bool(coupled_gates)
@@ -134,11 +184,16 @@ class LSTM(Layer):
         self._shape = None
 
     def param_shapes(self) -> dict:
-        D, H = self.input_size, self.hidden_size
+        D, H, P = self.input_size, self.hidden_size, self.output_size
         G = self.n_gates * H
-        shapes = {"W_ih": (G, D), "W_hh": (G, H), "b": (G,)}
+        shapes = {"W_ih": (G, D), "W_hh": (G, P), "b": (G,)}
         if self.peephole:
             shapes["w_peep"] = (G - H,)
+        if self.proj_size:
+            shapes["W_hr"] = (P, H)
+        if self.layer_norm:
+            shapes.update({name: (n,) for name, n in zip(
+                LN_WEIGHTS, (G, G, H, H), strict=True)})
         return shapes
 
     def bind(self, backend, weights: dict, grads: dict) -> None:
@@ -147,12 +202,14 @@ class LSTM(Layer):
         # layer it cannot run before any kernel does (see the contract)
         backend.lstm_gate_grad_width(self.hidden_size, weights["W_ih"].dtype,
                                      self.n_gates)
+        backend.lstm_aux_width(self.hidden_size, self.proj_size,
+                               self.layer_norm, weights["W_ih"].dtype)
 
     def initialize(self, rng, weights):
-        D, H = self.input_size, self.hidden_size
+        D, H, P = self.input_size, self.hidden_size, self.output_size
         G = self.n_gates * H
         weights["W_ih"][...] = glorot_uniform(rng, G, D)
-        weights["W_hh"][...] = orthogonal(rng, G, H, weights["W_hh"].dtype)
+        weights["W_hh"][...] = orthogonal(rng, G, P, weights["W_hh"].dtype)
         weights["b"][...] = 0.0
         if self.coupled_gates:
             weights["b"][:H] = -1.0
@@ -160,14 +217,20 @@ class LSTM(Layer):
             weights["b"][H:2 * H] = 1.0
         if self.peephole:
             weights["w_peep"][...] = 0.0
+        if self.proj_size:
+            weights["W_hr"][...] = glorot_uniform(rng, P, H)
+        if self.layer_norm:
+            for name in LN_WEIGHTS:
+                weights[name][...] = 0.0 if name.endswith("beta") else 1.0
 
     def _workspace(self, B, T, dtype):
         """(Re)allocate the buffers for a batch shape; reused across calls."""
         if self._shape == (B, T, dtype):
             return
         be, D, H = self.backend, self.input_size, self.hidden_size
-        self.H_out = be.empty((B, T, H), dtype)
-        self.h_n = be.empty((B, H), dtype)
+        P = self.output_size
+        self.H_out = be.empty((B, T, P), dtype)
+        self.h_n = be.empty((B, P), dtype)
         self.c_n = be.empty((B, H), dtype)
         # the backward turns the gates into their gradients in place (no
         # second array of this, the largest, size), in rows as wide as the
@@ -175,14 +238,17 @@ class LSTM(Layer):
         width = be.lstm_gate_grad_width(H, dtype, self.n_gates)
         self.gates = be.empty((B, T, width), dtype)
         self.cells = be.empty((B, T, H), dtype)
-        self.h_prev = be.empty((B, T, H), dtype)
+        self.h_prev = be.empty((B, T, P), dtype)
+        aux = be.lstm_aux_width(H, self.proj_size, self.layer_norm, dtype)
+        self.aux = be.empty((B, T, aux), dtype) if aux else None
         self.rec = be.empty((B, self.n_gates * H), dtype)
         self.dX = be.empty((B, T, D), dtype)
-        self.dh0 = be.empty((B, H), dtype)
+        self.dh0 = be.empty((B, P), dtype)
         self.dc0 = be.empty((B, H), dtype)
-        self.dh_sum = be.empty((B, H), dtype)
+        self.dh_sum = be.empty((B, P), dtype)
         self.zero_state = be.zeros((B, H), dtype)
-        self.zero_seq = be.zeros((B, T, H), dtype)
+        self.zero_h = self.zero_state if P == H else be.zeros((B, P), dtype)
+        self.zero_seq = be.zeros((B, T, P), dtype)
         self._shape = (B, T, dtype)
 
     carries_state = True
@@ -193,16 +259,17 @@ class LSTM(Layer):
         if D != self.input_size:
             raise ValueError(f"LSTM layer takes {self.input_size} features per "
                              f"step, got X of shape {X.shape}")
-        for name, state in (("h0", h0), ("c0", c0)):
-            if state is not None and state.shape != (B, self.hidden_size):
-                raise ValueError(f"{name} must have shape {(B, self.hidden_size)}"
+        for name, state, width in zip(("h0", "c0"), (h0, c0),
+                                      self.state_widths, strict=True):
+            if state is not None and state.shape != (B, width):
+                raise ValueError(f"{name} must have shape {(B, width)}"
                                  f" for X of shape {X.shape}, got {state.shape}")
         self._workspace(B, T, X.dtype)
         self.X, self.lengths = X, lengths
         self.h_mask = self._draw_mask(B, X.dtype) if training else None
         self.zone = self._zone(B, T, X.dtype, training)
         self.c0 = self.zero_state if c0 is None else c0
-        h0 = self.zero_state if h0 is None else h0
+        h0 = self.zero_h if h0 is None else h0
         w = self.weights
         self.backend.lstm_forward(X, w["W_ih"], w["W_hh"], w["b"], h0, self.c0,
                                   lengths, self.H_out, self.h_n, self.c_n,
@@ -217,7 +284,7 @@ class LSTM(Layer):
         rate = self.recurrent_dropout
         if rate == 0:
             return None
-        keep = self.rng.random((B, self.hidden_size)) >= rate
+        keep = self.rng.random((B, self.output_size)) >= rate
         mask = self.buffers.get("h_mask", keep.shape, dtype)
         self.backend.upload(keep.astype(dtype) / dtype.type(1.0 - rate), mask)
         return mask
@@ -244,6 +311,16 @@ class LSTM(Layer):
         kw = {} if self.h_mask is None else {"h_mask": self.h_mask}
         if self.zone is not None:
             kw["zone"] = self.zone
+        if self.proj_size:
+            kw["W_hr"] = weights["W_hr"]
+            if grads is not None:
+                kw["dW_hr"] = grads["W_hr"]
+        if self.layer_norm:
+            kw["ln"] = tuple(weights[name] for name in LN_WEIGHTS)
+            if grads is not None:
+                kw["dln"] = tuple(grads[name] for name in LN_WEIGHTS)
+        if self.aux is not None:
+            kw["aux"] = self.aux
         if not self.peephole:
             return kw
         kw["peep"] = weights["w_peep"]
@@ -268,13 +345,14 @@ class LSTM(Layer):
             raise ValueError(f"LSTM backward needs a gradient of shape "
                              f"{expected} (the last forward's output), got "
                              f"{dY.shape}")
-        for name, state in (("dh_n", dh_n), ("dc_n", dc_n)):
-            if state is not None and state.shape != self.h_n.shape:
-                raise ValueError(f"{name} must have shape {self.h_n.shape}, "
+        for name, state, want in (("dh_n", dh_n, self.h_n.shape),
+                                  ("dc_n", dc_n, self.c_n.shape)):
+            if state is not None and state.shape != want:
+                raise ValueError(f"{name} must have shape {want}, "
                                  f"got {state.shape}")
         if self.return_sequences:
             dH_out = dY
-            dh_n = self.zero_state if dh_n is None else dh_n
+            dh_n = self.zero_h if dh_n is None else dh_n
         else:
             dH_out = self.zero_seq
             if dh_n is None:

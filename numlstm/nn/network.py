@@ -271,10 +271,11 @@ class Sequential(Network):
                              f"layer ({n}), got {len(states)}")
         return states
 
-    def state_sizes(self) -> list[tuple[int, bool]]:
-        """``(hidden units, bidirectional)`` of each layer that carries a
-        state, in the order of :meth:`forward_stateful`'s states."""
-        return [(layer.hidden_size, isinstance(layer, BidirectionalLSTM))
+    def state_sizes(self) -> list[tuple[tuple[int, int], bool]]:
+        """``((width of h, width of c), bidirectional)`` of each layer that
+        carries a state, in the order of :meth:`forward_stateful`'s states
+        (the widths differ with a projection)."""
+        return [(layer.state_widths, isinstance(layer, BidirectionalLSTM))
                 for layer in self.layers if layer.carries_state]
 
 

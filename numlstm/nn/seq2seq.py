@@ -94,7 +94,7 @@ class EncoderDecoder(Network):
             self.encoder.append(LSTM(width, size,
                                      return_sequences=k < len(encoder_sizes) - 1,
                                      **cell))
-            width = size
+            width = self.encoder[-1].output_size
         if decoder == "repeat":
             self.feedback_size = 0
             dec_in = width
@@ -104,7 +104,7 @@ class EncoderDecoder(Network):
             dec_in = self.feedback_size
         self.decoder = LSTM(dec_in, decoder_size, return_sequences=True, **cell)
         self.dropout = Dropout(dropout) if dropout > 0 else None
-        self.dense = Dense(decoder_size, n_outputs)
+        self.dense = Dense(self.decoder.output_size, n_outputs)
         named = [(f"encoder.{k}", layer) for k, layer in enumerate(self.encoder)]
         named.append(("decoder.0", self.decoder))
         if decoder == "teacher_forcing":
