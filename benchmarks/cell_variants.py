@@ -34,19 +34,27 @@ CELLS = {"plain": {}, "peephole": dict(peephole=True),
          "coupled": dict(coupled_gates=True),
          "coupled+peephole": dict(peephole=True, coupled_gates=True),
          "recurrent_dropout": dict(recurrent_dropout=0.25),
-         "zoneout": dict(zoneout=0.1)}
+         "zoneout": dict(zoneout=0.1),
+         # the projection to half the units (h and W_hh half as wide)
+         "proj_size=H/2": dict(proj_size=0.5),
+         "layer_norm": dict(layer_norm=True),
+         "layer_norm+proj_size=H/2": dict(layer_norm=True, proj_size=0.5)}
 
 
 def layer_step(config: str, cell: dict, dtype: str = "float32"):
-    """A function running one forward + backward of a layer of ``config``."""
+    """A function running one forward + backward of a layer of ``config``
+    (a fractional ``proj_size`` is a share of the units)."""
     B, T, D, H = CONFIGS[config]
+    cell = dict(cell)
+    if "proj_size" in cell:
+        cell["proj_size"] = int(cell["proj_size"] * H)
     rng = np.random.default_rng(0)
     net = Sequential([LSTM(D, H, return_sequences=True, **cell)], dtype=dtype,
                      backend=resolve("cpu"), random_state=0)
     layer = net.layers[0]
     X = rng.standard_normal((B, T, D)).astype(dtype)
     lengths = np.full(B, T, dtype=np.int64)
-    dY = rng.standard_normal((B, T, H)).astype(dtype)
+    dY = rng.standard_normal((B, T, layer.output_size)).astype(dtype)
 
     def step():
         layer.forward(X, lengths, training=True)

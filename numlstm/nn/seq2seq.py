@@ -182,11 +182,12 @@ class EncoderDecoder(Network):
         """Decode step by step from the encoder's state, feeding each step's
         prediction to the next: ``(B, n_steps_out, n_outputs)``."""
         be, buffers = self.backend, self.buffers
-        B, T, H = h0.shape[0], self.n_steps_out, h0.shape[1]
+        B, T = h0.shape[0], self.n_steps_out
         one = self.full_lengths(B, 1)
         x = buffers.get("x", (B, 1, self.feedback_size), self.dtype)
         be.broadcast(self.start.weights["start"], x)
-        h, c = (buffers.get(name, (B, H), self.dtype) for name in ("h", "c"))
+        h, c = (buffers.get(name, (B, width), self.dtype) for name, width in
+                zip(("h", "c"), self.decoder.state_widths, strict=True))
         be.copy(h0, h)
         be.copy(c0, c)
         outs = be.empty((B, T, self.dense.output_size), self.dtype)

@@ -20,6 +20,7 @@ from numba import cuda
 
 from ._jit import device_limits
 from .gemm import column_sums, gemm
+from .lstm_ln_proj import aux_width, lstm_backward_ln_proj, lstm_forward_ln_proj
 from .lstm_rows import backward_rows_kernel, forward_rows_kernel
 from .lstm_units import backward_units_kernel, forward_units_kernel
 from .peephole import peephole_grads
@@ -45,10 +46,15 @@ def _or_empty(a, dtype, ndim=1):
 
 def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths,
                  H_out, h_n, c_n, gates, cells, h_prev, rec, peep=None,
-                 h_mask=None, zone=None):
+                 h_mask=None, zone=None, W_hr=None, ln=None, aux=None):
     """One LSTM layer forward over ragged sequences (see the contract);
     ``rec`` is unused here (the pre-activations go straight into ``gates``).
+    A projection or layer norm runs in :mod:`.lstm_ln_proj`.
     """
+    if W_hr is not None or ln is not None:
+        lstm_forward_ln_proj(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n,
+                             c_n, gates, cells, h_prev, h_mask, W_hr, ln, aux)
+        return
     B, T, D = X.shape
     H = h_n.shape[1]
     G = W_hh.shape[0]
@@ -80,20 +86,25 @@ def lstm_gate_grad_width(n_hidden: int, dtype, n_gates: int = 4) -> int:
 
 def lstm_aux_width(n_hidden: int, proj_size: int, layer_norm: bool,
                    dtype) -> int:
-    """0 for the cells of these kernels; a projection or layer norm is not
-    on CUDA yet."""
-    if proj_size or layer_norm:
-        raise ValueError("proj_size and layer_norm are not available on the "
-                         "CUDA backend yet; use backend='cpu'")
-    return 0
+    """Row length of the ``aux`` cache of a layer with a projection and/or
+    layer norm (:func:`.lstm_ln_proj.aux_layout`), 0 for the other cells;
+    no size is refused."""
+    return aux_width(n_hidden, proj_size, layer_norm, dtype)
 
 
 def lstm_backward(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                   dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,
                   dgates, input_grad, peep=None, dpeep=None, h_mask=None,
-                  zone=None):
+                  zone=None, W_hr=None, dW_hr=None, ln=None, dln=None,
+                  aux=None):
     """BPTT of :func:`lstm_forward` (see the contract): the time loop in one
     launch, then the weight gradients and, when ``input_grad``, ``dX``."""
+    if W_hr is not None or ln is not None:
+        lstm_backward_ln_proj(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
+                              dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0,
+                              dc0, dgates, input_grad, h_mask, W_hr, dW_hr, ln,
+                              dln, aux)
+        return
     B, H = dh_n.shape
     dtype = np.dtype(X.dtype).type
     one, zero = dtype(1), dtype(0)
