@@ -98,7 +98,7 @@ def lstm_forward(X, W_ih, W_hh, b, h0, c0, lengths, peep=None, h_mask=None,
 def lstm_backward(dH_out, dh_n, dc_n, cache):
     """Return (dX, dW_ih, dW_hh, db, dh0, dc0) for :func:`lstm_forward`,
     and ``dpeep`` after them when it had peephole weights."""
-    if cache[0] == "ln_proj":
+    if isinstance(cache[0], str):  # "ln_proj"
         return _lstm_backward_ln_proj(dH_out, dh_n, dc_n, cache)
     X, W_ih, W_hh, steps, peep, m = cache
     B, T, D = X.shape

@@ -1,9 +1,18 @@
 """The choice of recurrent CUDA kernel, on the host (no GPU needed)."""
 
+import numpy as np
 import pytest
 
+from numlstm.backends.cuda.lstm_ln_proj import (
+    MAX_LANES,
+    aux_layout,
+    block_threads,
+    row_lanes,
+    shared_bytes,
+)
 from numlstm.backends.cuda.plan import (
     HOPPER,
+    ROWS_PER_BLOCK,
     SHARED_RESERVE,
     SIMULATOR,
     DeviceLimits,
@@ -75,3 +84,41 @@ def test_the_simulator_runs_the_cooperative_kernel_on_one_block():
 def test_bad_splits_are_refused(hidden, max_blocks):
     with pytest.raises(ValueError, match="max_blocks >= 1"):
         cooperative_split(hidden, max_blocks)
+
+
+# ---------------------------------- the projected and layer-normalised layer
+
+@pytest.mark.parametrize("hidden", [1, 2, 7, 32, 33, 1000, 8192])
+@pytest.mark.parametrize("proj", [0, 1, "H-1"])
+def test_the_ln_proj_kernels_launch_for_any_layer(hidden, proj):
+    """One lane per unit up to a warp; whole warps of threads, one per
+    ``(row, lane)``; shared memory (the lanes' partial sums only) within a
+    launch that does not opt in, whatever the layer's size."""
+    P = hidden - 1 if proj == "H-1" else proj
+    lanes = row_lanes(hidden, P)
+    assert lanes == min(MAX_LANES, max(hidden, P)) >= 1
+    threads = block_threads(lanes)
+    assert threads % 32 == 0 and ROWS_PER_BLOCK * lanes <= threads <= 256
+    assert threads - ROWS_PER_BLOCK * lanes < 32
+    for itemsize in (4, 8):
+        assert shared_bytes(lanes, itemsize) + SHARED_RESERVE <= \
+            SIMULATOR.shared_per_block
+
+
+@pytest.mark.parametrize("hidden, proj, layer_norm",
+                         [(3, 2, True), (3, 2, False), (5, 0, True),
+                          (1, 0, True), (64, 17, True), (4096, 1024, True)])
+def test_the_aux_parts_tile_the_row_and_no_size_is_refused(hidden, proj,
+                                                          layer_norm):
+    from numlstm.backends.cuda.backend import CUDABackend
+
+    H, P = hidden, proj
+    lay = aux_layout(H, P, layer_norm)
+    G = 4 * H if layer_norm else 0
+    lengths = (G, G, G, G, H if layer_norm else 0, H if layer_norm else 0,
+               3 if layer_norm else 0, H if P else 0, P)
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    assert lay == tuple(int(x) for x in starts)
+    for dtype in (np.float32, np.float64):
+        assert CUDABackend().lstm_aux_width(H, P, layer_norm, dtype) == lay[-1]
+        assert CUDABackend().lstm_aux_width(H, 0, False, dtype) == 0

@@ -13,6 +13,8 @@ the layer's size and the device's limits (:mod:`.plan`): the rows kernels
 of :mod:`.lstm_rows` for small layers, the cooperative kernels of
 :mod:`.lstm_units` above that. Padded steps follow the CPU kernels: the
 state is carried, and ``H_out``, ``gates`` and ``h_prev`` are 0 there.
+A layer with a projection or layer normalisation runs in
+:mod:`.lstm_ln_proj` instead (its own time loops and ``aux`` cache).
 """
 
 import numpy as np
@@ -20,7 +22,11 @@ from numba import cuda
 
 from ._jit import device_limits
 from .gemm import column_sums, gemm
-from .lstm_ln_proj import aux_width, lstm_backward_ln_proj, lstm_forward_ln_proj
+from .lstm_ln_proj import (
+    aux_width,
+    lstm_backward_ln_proj,
+    lstm_forward_ln_proj,
+)
 from .lstm_rows import backward_rows_kernel, forward_rows_kernel
 from .lstm_units import backward_units_kernel, forward_units_kernel
 from .peephole import peephole_grads

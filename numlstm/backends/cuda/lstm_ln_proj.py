@@ -12,31 +12,36 @@ epsilon :data:`LN_EPS`.
 
 The rows design of :mod:`.lstm_rows`: each block owns
 :data:`~.plan.ROWS_PER_BLOCK` batch rows for every step, one launch per
-pass, no grid barrier. Within a row, :data:`LANES` lanes split the work by
-a fixed partition: lane ``k`` owns the hidden units ``u = k (mod LANES)``
-with their four gate columns, and the projected units ``p = k (mod
-LANES)``. A thread takes one ``(row, lane)`` item at a time (``item = r *
-LANES + k``), so the launch width changes no result. Each row mean and
-variance is a fixed-shape reduction in dynamic shared memory: every lane
-writes the sum and the sum of squared deviations from its own mean of its
-own columns (two passes over them), then after a ``syncthreads`` every
-lane combines all the lanes' partials in lane order (``M2 = sum_k M2_k +
-n_k (mean_k - mean)^2``), so all get the same bits with no atomics and no
-extra barrier. The state needs no shared memory, as in :mod:`.lstm_units`:
+pass, no grid barrier. Within a row, ``lanes`` lanes (:func:`row_lanes`:
+one per unit up to :data:`MAX_LANES`, a warp) split the work by a fixed
+partition: lane ``k`` owns the hidden units ``u = k (mod lanes)`` with
+their four gate columns, and the units ``p = k (mod lanes)`` of ``h``. A
+thread takes one ``(row, lane)`` item at a time (``item = r * lanes +
+k``), so the launch width changes no result. Each row mean and variance
+is a fixed-shape reduction in dynamic shared memory: every lane writes the
+sum of its own values and the sum of their squared deviations from its own
+mean (two passes over them), then, after a ``syncthreads``, every lane
+combines all the lanes' partials in lane order (``M2 = sum_k M2_k + n_k
+(mean_k - mean)^2``): the same bits in all, no atomics, no second
+barrier. The state needs no shared memory, as in :mod:`.lstm_units`:
 padding sits at the end of a row, so ``h_{t-1}`` of a live step is
 ``H_out[:, t-1]`` (``h0`` at 0) and ``c_{t-1}`` is ``cells[:, t-1]``; the
 backward carries ``dh`` and ``dc`` in ``dh0`` and ``dc0``. So no layer
-size is refused: the shared memory is :func:`shared_bytes`, whatever ``H``
-and ``P``.
+size is refused: a block's shared memory is :func:`shared_bytes`, at most
+12 KiB whatever ``H`` and ``P``; a large layer is slow rather than
+refused (32 lanes per row, each summing its columns' products serially).
 
-Forward, per step: the lanes' recurrent products (and, without layer norm,
-the gates, ``c_t`` and ``m_t`` at once); with layer norm, the normalised
+Forward, per step: the lanes' recurrent products (and without layer norm
+at once the gates, ``c_t`` and ``m_t``); with layer norm, the normalised
 products, gates and ``c_t``, then the normalised cell and ``m_t``; with a
-projection, ``h_t``. ``syncthreads`` between these phases: two to four a
-step. Backward, per step: ``dh_t`` (with a projection), the gradients of
-``m_t`` and the gates, with layer norm those of the normalised products,
-then ``dh_{t-1} = dA_h W_hh`` masked. The weight gradients follow as the
-products and column sums of :mod:`.gemm` over all rows and steps.
+projection, ``h_t``: a ``syncthreads`` after each, two to four a step.
+Backward, per step: the gradients of ``m_t`` (through ``W_hr`` with a
+projection) and of the gates; with layer norm, through the cell norm, then
+the gradients of the normalised products; then ``dh_{t-1} = (dA_h W_hh)
+* h_mask`` (with a projection, the lane also keeps ``dh_{t-1}`` plus its
+output's gradient for the next step's ``W_hr``): two or four barriers a
+step. The weight gradients follow as the products and column sums of
+:mod:`.gemm` over all rows and steps, each a sum in order.
 
 ``aux (B, T, width)`` (:func:`aux_layout`) holds what the backward needs
 and then its scratch: with layer norm ``xn``, ``hn`` (the normalised
@@ -66,11 +71,43 @@ from .recurrence import masked
 
 #: the layer normalisation's epsilon (torch.nn.LayerNorm's default)
 LN_EPS = 1e-5
-#: lanes per batch row: the fixed partition of a row's units and columns
-LANES = 32
+#: at most this many lanes per batch row (a warp)
+MAX_LANES = 32
 #: partial sums per lane in shared memory (the forward's x, h and c
 #: moments; the backward's two cell and four product means)
 N_PARTIALS = 6
+
+
+def row_lanes(hidden: int, proj_size: int) -> int:
+    """Lanes per batch row of a layer: one per unit of ``h`` or ``c`` up to
+    :data:`MAX_LANES`. The fixed partition of a row's work, so of its sums:
+    a pure function of the layer's sizes, so the same layer gives the same
+    bits on any device and at any launch width.
+
+    >>> row_lanes(4, 3), row_lanes(100, 0), row_lanes(4, 40)
+    (4, 32, 32)
+    """
+    return min(MAX_LANES, max(int(hidden), int(proj_size)))
+
+
+def block_threads(lanes: int, rows: int = ROWS_PER_BLOCK) -> int:
+    """Threads per block: one per ``(row, lane)`` item, in whole warps.
+
+    >>> block_threads(4), block_threads(3), block_threads(32)
+    (32, 32, 256)
+    """
+    return -(-rows * int(lanes) // 32) * 32
+
+
+def shared_bytes(lanes: int, itemsize: int, rows: int = ROWS_PER_BLOCK) -> int:
+    """Dynamic shared memory of a block of these kernels: the lanes'
+    partial sums only, whatever ``H`` and ``P``, so no layer size is
+    refused (at most 6 KiB in float32, 12 KiB in float64).
+
+    >>> shared_bytes(32, 4), shared_bytes(32, 8), shared_bytes(3, 8)
+    (6144, 12288, 1152)
+    """
+    return int(rows) * int(lanes) * N_PARTIALS * int(itemsize)
 
 
 def aux_layout(hidden: int, proj_size: int, layer_norm: bool) -> tuple:
@@ -99,23 +136,12 @@ def aux_layout(hidden: int, proj_size: int, layer_norm: bool) -> tuple:
     return xn, hn, dax, dah, cn, dcc, r, m, dh, width
 
 
-def shared_bytes(itemsize: int, rows: int = ROWS_PER_BLOCK) -> int:
-    """Dynamic shared memory of a block of these kernels: the lanes'
-    partial sums only, so no layer size is refused (6 KiB in float32, 12
-    in float64).
-
-    >>> shared_bytes(4), shared_bytes(8)
-    (6144, 12288)
-    """
-    return rows * LANES * N_PARTIALS * int(itemsize)
-
-
 # ------------------------------------------------------------ lane helpers
 
 @device_function
-def _lane_units(k, H):
-    """How many of ``H`` units lane ``k`` owns."""
-    return (H - k + LANES - 1) // LANES if k < H else 0
+def _lane_units(k, H, lanes):
+    """How many of ``H`` units lane ``k`` of ``lanes`` owns."""
+    return (H - k + lanes - 1) // lanes if k < H else 0
 
 
 @device_function
@@ -131,42 +157,30 @@ def _c_last(cells, c0, s, t, u):
 
 
 @device_function
-def _lane_moments(part, base, slot, total, M2, n_own, zero):
-    """A lane's partials of a mean and variance: the sum of its values
-    and the sum of their squared deviations from its own mean (both 0 for
-    a lane that owns none)."""
-    if n_own > 0:
-        part[base + slot] = total
-        part[base + slot + 1] = M2
-    else:
-        part[base + slot] = zero
-        part[base + slot + 1] = zero
-
-
-@device_function
-def _row_norm(part, row_base, slot, per_unit, H, eps, one, zero):
+def _row_norm(part, row_base, slot, per_unit, H, lanes, eps, one, zero):
     """``(mean, 1 / sqrt(var + eps))`` of a row of ``per_unit * H`` values
-    from the :func:`_lane_moments` of the lanes that own units, combined in
-    lane order (the same bits in every lane)."""
-    n_lanes = min(LANES, H)
+    from the partials of the lanes that own units (the sum of a lane's
+    values and their squared deviations from its own mean), combined in
+    lane order: the same bits in every lane."""
+    n_lanes = lanes if lanes < H else H
     total = zero
     for k in range(n_lanes):
         total += part[row_base + k * N_PARTIALS + slot]
     mean = total / part.dtype.type(per_unit * H)
     M2 = zero
     for k in range(n_lanes):
-        n_k = part.dtype.type(per_unit * _lane_units(k, H))
+        n_k = part.dtype.type(per_unit * _lane_units(k, H, lanes))
         d = part[row_base + k * N_PARTIALS + slot] / n_k - mean
         M2 += part[row_base + k * N_PARTIALS + slot + 1] + n_k * d * d
     return mean, one / math.sqrt(M2 / part.dtype.type(per_unit * H) + eps)
 
 
 @device_function
-def _row_mean(part, row_base, slot, per_unit, H, zero):
+def _row_mean(part, row_base, slot, per_unit, H, lanes, zero):
     """The mean of a row of ``per_unit * H`` values from the partial sums
     of the lanes that own units, in lane order."""
     total = zero
-    for k in range(min(LANES, H)):
+    for k in range(lanes if lanes < H else H):
         total += part[row_base + k * N_PARTIALS + slot]
     return total / part.dtype.type(per_unit * H)
 
@@ -189,16 +203,16 @@ def _activate(gates, s, t, u, H, a_i, a_f, a_g, a_o, c_prev, one):
 # ------------------------------------------------------------------ forward
 
 @device_function
-def _pad_step(s, t, k, H, P, gates, cells, c0, h_prev, H_out, aux, m_at,
-              has_proj, zero):
+def _pad_step(s, t, k, lanes, H, P, gates, cells, c0, h_prev, H_out, aux,
+              m_at, has_proj, zero):
     """A padded step of row ``s``, lane ``k``: the state carried, zeros."""
-    for u in range(k, H, LANES):
+    for u in range(k, H, lanes):
         for gate in range(4):
             gates[s, t, gate * H + u] = zero
         cells[s, t, u] = _c_last(cells, c0, s, t, u)
         if has_proj:
             aux[s, t, m_at + u] = zero
-    for p in range(k, P, LANES):
+    for p in range(k, P, lanes):
         h_prev[s, t, p] = zero
         H_out[s, t, p] = zero
 
@@ -213,13 +227,13 @@ def _output(s, t, u, m, H_out, aux, m_at, has_proj):
 
 
 @device_function
-def _plain_step(s, t, k, W_hh, h0, c0, H_out, gates, cells, aux, m_at,
+def _plain_step(s, t, k, lanes, W_hh, h0, c0, H_out, gates, cells, aux, m_at,
                 h_mask, has_proj, one):
     """Without layer norm, all of a step's cell work of lane ``k``:
     ``gates`` comes in holding ``b + x_t W_ih^T``."""
     H = cells.shape[2]
     P = H_out.shape[2]
-    for u in range(k, H, LANES):
+    for u in range(k, H, lanes):
         a_i = gates[s, t, u]
         a_f = gates[s, t, H + u]
         a_g = gates[s, t, 2 * H + u]
@@ -237,8 +251,8 @@ def _plain_step(s, t, k, W_hh, h0, c0, H_out, gates, cells, aux, m_at,
 
 
 @device_function
-def _ln_products(s, t, k, W_hh, h0, H_out, gates, aux, hn_at, h_mask, part,
-                 base, zero):
+def _ln_products(s, t, k, lanes, W_hh, h0, H_out, gates, aux, hn_at, h_mask,
+                 part, base, zero):
     """With layer norm, lane ``k``'s recurrent products into ``aux``'s
     ``hn`` part, and its partial moments of both products (``gates``
     holding ``x_t W_ih^T``)."""
@@ -246,7 +260,7 @@ def _ln_products(s, t, k, W_hh, h0, H_out, gates, aux, hn_at, h_mask, part,
     P = H_out.shape[2]
     sum_x = zero
     sum_h = zero
-    for u in range(k, H, LANES):
+    for u in range(k, H, lanes):
         a_i = zero
         a_f = zero
         a_g = zero
@@ -264,36 +278,38 @@ def _ln_products(s, t, k, W_hh, h0, H_out, gates, aux, hn_at, h_mask, part,
         for gate in range(4):
             sum_x += gates[s, t, gate * H + u]
         sum_h += a_i + a_f + a_g + a_o
-    n_own = 4 * _lane_units(k, H)
+    n_own = 4 * _lane_units(k, H, lanes)
     M2_x = zero
     M2_h = zero
     if n_own > 0:
         mean_x = sum_x / gates.dtype.type(n_own)
         mean_h = sum_h / gates.dtype.type(n_own)
-        for u in range(k, H, LANES):
+        for u in range(k, H, lanes):
             for gate in range(4):
                 d = gates[s, t, gate * H + u] - mean_x
                 M2_x += d * d
                 d = aux[s, t, hn_at + gate * H + u] - mean_h
                 M2_h += d * d
-    _lane_moments(part, base, 0, sum_x, M2_x, n_own, zero)
-    _lane_moments(part, base, 2, sum_h, M2_h, n_own, zero)
+    part[base] = sum_x
+    part[base + 1] = M2_x
+    part[base + 2] = sum_h
+    part[base + 3] = M2_h
 
 
 @device_function
-def _ln_gates(s, t, k, b, c0, gates, cells, aux, lay, g_ih, g_hh, part,
+def _ln_gates(s, t, k, lanes, b, c0, gates, cells, aux, lay, g_ih, g_hh, part,
               row_base, base, eps, one, zero):
     """With layer norm, lane ``k``'s gates from the normalised products
     (kept in ``aux``), its ``c_t`` and the partial moments of ``c_t``."""
     H = cells.shape[2]
     xn, hn, r = lay[0], lay[1], lay[6]
-    mean_x, r_x = _row_norm(part, row_base, 0, 4, H, eps, one, zero)
-    mean_h, r_h = _row_norm(part, row_base, 2, 4, H, eps, one, zero)
+    mean_x, r_x = _row_norm(part, row_base, 0, 4, H, lanes, eps, one, zero)
+    mean_h, r_h = _row_norm(part, row_base, 2, 4, H, lanes, eps, one, zero)
     if k == 0:
         aux[s, t, r] = r_x
         aux[s, t, r + 1] = r_h
     total = zero
-    for u in range(k, H, LANES):
+    for u in range(k, H, lanes):
         for gate in range(4):
             j = gate * H + u
             x_hat = (gates[s, t, j] - mean_x) * r_x
@@ -306,27 +322,28 @@ def _ln_gates(s, t, k, b, c0, gates, cells, aux, lay, g_ih, g_hh, part,
                          _c_last(cells, c0, s, t, u), one)
         cells[s, t, u] = c
         total += c
-    n_own = _lane_units(k, H)
+    n_own = _lane_units(k, H, lanes)
     M2 = zero
     if n_own > 0:
         mean = total / cells.dtype.type(n_own)
-        for u in range(k, H, LANES):
+        for u in range(k, H, lanes):
             d = cells[s, t, u] - mean
             M2 += d * d
-    _lane_moments(part, base, 4, total, M2, n_own, zero)
+    part[base + 4] = total
+    part[base + 5] = M2
 
 
 @device_function
-def _ln_output(s, t, k, gates, cells, H_out, aux, lay, g_c, beta_c, part,
-               row_base, has_proj, eps, one, zero):
+def _ln_output(s, t, k, lanes, gates, cells, H_out, aux, lay, g_c, beta_c,
+               part, row_base, has_proj, eps, one, zero):
     """With layer norm, lane ``k``'s ``m_t = o tanh(g_c LN(c_t) + beta_c)``
     and the normalised cell (kept in ``aux``)."""
     H = cells.shape[2]
     cn, r, m_at = lay[4], lay[6], lay[7]
-    mean, r_c = _row_norm(part, row_base, 4, 1, H, eps, one, zero)
+    mean, r_c = _row_norm(part, row_base, 4, 1, H, lanes, eps, one, zero)
     if k == 0:
         aux[s, t, r + 2] = r_c
-    for u in range(k, H, LANES):
+    for u in range(k, H, lanes):
         c_hat = (cells[s, t, u] - mean) * r_c
         aux[s, t, cn + u] = c_hat
         m = gates[s, t, 3 * H + u] * scalar.tanh(g_c[u] * c_hat + beta_c[u])
@@ -334,10 +351,10 @@ def _ln_output(s, t, k, gates, cells, H_out, aux, lay, g_c, beta_c, part,
 
 
 @device_function
-def _project(s, t, k, W_hr, H_out, aux, m_at, zero):
+def _project(s, t, k, lanes, W_hr, H_out, aux, m_at, zero):
     """Lane ``k``'s units of ``h_t = m_t W_hr^T``."""
     P, H = W_hr.shape
-    for p in range(k, P, LANES):
+    for p in range(k, P, lanes):
         acc = zero
         for u in range(H):
             acc += aux[s, t, m_at + u] * W_hr[p, u]
@@ -347,7 +364,7 @@ def _project(s, t, k, W_hr, H_out, aux, m_at, zero):
 @cuda_kernel
 def forward_kernel(W_hh, W_hr, b, h0, c0, lengths, H_out, h_n, c_n, gates,
                    cells, h_prev, aux, lay, h_mask, g_ih, g_hh, g_c, beta_c,
-                   eps, one, zero):
+                   lanes, eps, one, zero):
     """The time loop. ``gates`` comes in holding ``x_t W_ih^T``, plus ``b``
     without layer norm; ``W_hr`` of shape ``(0, 0)`` without a projection,
     the four layer-norm vectors of length 0 without layer norm."""
@@ -361,70 +378,71 @@ def forward_kernel(W_hh, W_hr, b, h0, c0, lengths, H_out, h_n, c_n, gates,
     row0 = cuda.blockIdx.x * R
     tid = cuda.threadIdx.x
     n_threads = cuda.blockDim.x
-    # part[(r * LANES + k) * N_PARTIALS + slot]: lane k of row r's partials
+    # part[(r * lanes + k) * N_PARTIALS + slot]: lane k of row r's partials
     part = cuda.shared.array(0, dtype=gates.dtype)
     for t in range(T):
-        for item in range(tid, R * LANES, n_threads):
-            s = row0 + item // LANES
-            k = item % LANES
+        for item in range(tid, R * lanes, n_threads):
+            s = row0 + item // lanes
+            k = item % lanes
             if s < B:
                 if t < lengths[s]:
-                    for p in range(k, P, LANES):
+                    for p in range(k, P, lanes):
                         h_prev[s, t, p] = masked(h_mask, s, p,
                                                  _h_last(H_out, h0, s, t, p))
                     if has_ln:
-                        _ln_products(s, t, k, W_hh, h0, H_out, gates, aux,
-                                     lay[1], h_mask, part, item * N_PARTIALS,
-                                     zero)
+                        _ln_products(s, t, k, lanes, W_hh, h0, H_out, gates,
+                                     aux, lay[1], h_mask, part,
+                                     item * N_PARTIALS, zero)
                     else:
-                        _plain_step(s, t, k, W_hh, h0, c0, H_out, gates,
+                        _plain_step(s, t, k, lanes, W_hh, h0, c0, H_out, gates,
                                     cells, aux, m_at, h_mask, has_proj, one)
                 else:
-                    _pad_step(s, t, k, H, P, gates, cells, c0, h_prev, H_out,
-                              aux, m_at, has_proj, zero)
+                    _pad_step(s, t, k, lanes, H, P, gates, cells, c0, h_prev,
+                              H_out, aux, m_at, has_proj, zero)
         cuda.syncthreads()
-        if has_ln:
-            for item in range(tid, R * LANES, n_threads):
-                s = row0 + item // LANES
-                if s < B and t < lengths[s]:
-                    _ln_gates(s, t, item % LANES, b, c0, gates, cells, aux,
-                              lay, g_ih, g_hh, part,
-                              (item - item % LANES) * N_PARTIALS,
+        if has_ln:  # the row moments of both products are in `part` now
+            for item in range(tid, R * lanes, n_threads):
+                s = row0 + item // lanes
+                k = item % lanes
+                if s < B and t < lengths[s] and k < H:
+                    _ln_gates(s, t, k, lanes, b, c0, gates, cells, aux, lay,
+                              g_ih, g_hh, part, (item - k) * N_PARTIALS,
                               item * N_PARTIALS, eps, one, zero)
             cuda.syncthreads()
-            for item in range(tid, R * LANES, n_threads):
-                s = row0 + item // LANES
-                if s < B and t < lengths[s]:
-                    _ln_output(s, t, item % LANES, gates, cells, H_out, aux,
-                               lay, g_c, beta_c, part,
-                               (item - item % LANES) * N_PARTIALS, has_proj,
-                               eps, one, zero)
+            for item in range(tid, R * lanes, n_threads):
+                s = row0 + item // lanes
+                k = item % lanes
+                if s < B and t < lengths[s] and k < H:
+                    _ln_output(s, t, k, lanes, gates, cells, H_out, aux, lay,
+                               g_c, beta_c, part, (item - k) * N_PARTIALS,
+                               has_proj, eps, one, zero)
             cuda.syncthreads()
         if has_proj:
-            for item in range(tid, R * LANES, n_threads):
-                s = row0 + item // LANES
+            for item in range(tid, R * lanes, n_threads):
+                s = row0 + item // lanes
                 if s < B and t < lengths[s]:
-                    _project(s, t, item % LANES, W_hr, H_out, aux, m_at, zero)
+                    _project(s, t, item % lanes, lanes, W_hr, H_out, aux, m_at,
+                             zero)
             cuda.syncthreads()
-    for item in range(tid, R * LANES, n_threads):
-        s = row0 + item // LANES
-        k = item % LANES
+    for item in range(tid, R * lanes, n_threads):
+        s = row0 + item // lanes
+        k = item % lanes
         if s < B:
             last = lengths[s] - 1
-            for p in range(k, P, LANES):
+            for p in range(k, P, lanes):
                 h_n[s, p] = H_out[s, last, p] if last >= 0 else h0[s, p]
-            for u in range(k, H, LANES):
+            for u in range(k, H, lanes):
                 c_n[s, u] = cells[s, T - 1, u] if T > 0 else c0[s, u]
 
 
 # ----------------------------------------------------------------- backward
 
 @device_function
-def _zero_scratch(s, t, k, H, dgates, aux, lay, has_ln, zero):
+def _zero_scratch(s, t, k, lanes, H, dgates, aux, lay, has_ln, zero):
     """A padded step of row ``s``, lane ``k``: zeros wherever the products
     and column sums after the loop read (``dh`` is zeroed before)."""
     xn, hn, dax, dah, cn, dcc = lay[0], lay[1], lay[2], lay[3], lay[4], lay[5]
-    for u in range(k, H, LANES):
+    for u in range(k, H, lanes):
         for gate in range(4):
             j = gate * H + u
             dgates[s, t, j] = zero
@@ -439,9 +457,9 @@ def _zero_scratch(s, t, k, H, dgates, aux, lay, has_ln, zero):
 
 
 @device_function
-def _output_grads(s, t, k, W_hr, c0, gates, cells, dH_out, dh0, dc0, dgates,
-                  aux, lay, g_c, beta_c, part, base, has_ln, has_proj, one,
-                  zero):
+def _output_grads(s, t, k, lanes, W_hr, c0, gates, cells, dH_out, dh0, dc0,
+                  dgates, aux, lay, g_c, beta_c, part, base, has_ln, has_proj,
+                  one, zero):
     """Lane ``k``'s gradients of ``m_t``'s units and their output gates;
     without layer norm the whole gate gradients and ``dc_{t-1}`` (into
     ``dc0``), with it the gradient ``dcc`` of the normalised cell (into
@@ -450,7 +468,7 @@ def _output_grads(s, t, k, W_hr, c0, gates, cells, dH_out, dh0, dc0, dgates,
     cn, dcc_at, dh = lay[4], lay[5], lay[8]
     sum_y = zero
     sum_yc = zero
-    for u in range(k, H, LANES):
+    for u in range(k, H, lanes):
         if has_proj:
             dm = zero
             for p in range(W_hr.shape[0]):
@@ -483,21 +501,21 @@ def _output_grads(s, t, k, W_hr, c0, gates, cells, dH_out, dh0, dc0, dgates,
 
 
 @device_function
-def _ln_cell_grads(s, t, k, c0, gates, cells, dc0, dgates, aux, lay, g_ih,
-                   g_hh, g_c, part, row_base, base, one, zero):
+def _ln_cell_grads(s, t, k, lanes, c0, gates, cells, dc0, dgates, aux, lay,
+                   g_ih, g_hh, g_c, part, row_base, base, one, zero):
     """With layer norm, lane ``k``'s ``dc_t`` through the cell norm, its
     gate gradients, ``dc_{t-1}`` (into ``dc0``) and its partial sums of the
     product norms' backward; ``dcc * cn`` replaces ``cn``."""
     H = cells.shape[2]
     xn, hn, cn, dcc_at, r = lay[0], lay[1], lay[4], lay[5], lay[6]
-    mean_y = _row_mean(part, row_base, 0, 1, H, zero)
-    mean_yc = _row_mean(part, row_base, 1, 1, H, zero)
+    mean_y = _row_mean(part, row_base, 0, 1, H, lanes, zero)
+    mean_yc = _row_mean(part, row_base, 1, 1, H, lanes, zero)
     r_c = aux[s, t, r + 2]
     sum_yx = zero
     sum_yxx = zero
     sum_yh = zero
     sum_yhh = zero
-    for u in range(k, H, LANES):
+    for u in range(k, H, lanes):
         c_hat = aux[s, t, cn + u]
         dcc = aux[s, t, dcc_at + u]
         aux[s, t, cn + u] = dcc * c_hat
@@ -524,19 +542,19 @@ def _ln_cell_grads(s, t, k, c0, gates, cells, dc0, dgates, aux, lay, g_ih,
 
 
 @device_function
-def _ln_product_grads(s, t, k, dgates, aux, lay, g_ih, g_hh, part, row_base,
-                      zero):
+def _ln_product_grads(s, t, k, lanes, dgates, aux, lay, g_ih, g_hh, part,
+                      row_base, zero):
     """With layer norm, lane ``k``'s gradients of the two products (into
     ``dax``, ``dah``); ``dA * xn`` and ``dA * hn`` replace ``xn``, ``hn``."""
     H = dgates.shape[2] // 4
     xn, hn, dax, dah, r = lay[0], lay[1], lay[2], lay[3], lay[6]
-    mean_yx = _row_mean(part, row_base, 2, 4, H, zero)
-    mean_yxx = _row_mean(part, row_base, 3, 4, H, zero)
-    mean_yh = _row_mean(part, row_base, 4, 4, H, zero)
-    mean_yhh = _row_mean(part, row_base, 5, 4, H, zero)
+    mean_yx = _row_mean(part, row_base, 2, 4, H, lanes, zero)
+    mean_yxx = _row_mean(part, row_base, 3, 4, H, lanes, zero)
+    mean_yh = _row_mean(part, row_base, 4, 4, H, lanes, zero)
+    mean_yhh = _row_mean(part, row_base, 5, 4, H, lanes, zero)
     r_x = aux[s, t, r]
     r_h = aux[s, t, r + 1]
-    for u in range(k, H, LANES):
+    for u in range(k, H, lanes):
         for gate in range(4):
             j = gate * H + u
             dA = dgates[s, t, j]
@@ -551,22 +569,35 @@ def _ln_product_grads(s, t, k, dgates, aux, lay, g_ih, g_hh, part, row_base,
 
 
 @device_function
-def _dh_prev(s, t, k, W_hh, dh0, dgates, aux, dah, h_mask, has_ln, zero):
+def _keep_dh(s, t, p, dh0, dH_out, aux, dh):
+    """With a projection, unit ``p`` of the whole gradient of ``h_t`` of a
+    live step into ``aux`` (for ``dm_t = dh_t W_hr`` and ``dW_hr``)."""
+    if t >= 0:
+        aux[s, t, dh + p] = dh0[s, p] + dH_out[s, t, p]
+
+
+@device_function
+def _dh_prev(s, t, k, lanes, W_hh, dh0, dH_out, dgates, aux, lay, h_mask,
+             has_ln, has_proj, zero):
     """Lane ``k``'s units of ``dh_{t-1} = (dA_h W_hh) * h_mask`` into
-    ``dh0``, summed in order over the gate columns."""
+    ``dh0``, summed in order over the gate columns (and, with a
+    projection, ``dh_{t-1}`` plus its output's gradient into ``aux``)."""
     G, P = W_hh.shape
-    for q in range(k, P, LANES):
+    dah = lay[3]
+    for q in range(k, P, lanes):
         acc = zero
         for j in range(G):
             dA = aux[s, t, dah + j] if has_ln else dgates[s, t, j]
             acc += dA * W_hh[j, q]
         dh0[s, q] = masked(h_mask, s, q, acc)
+        if has_proj:
+            _keep_dh(s, t - 1, q, dh0, dH_out, aux, lay[8])
 
 
 @cuda_kernel
 def backward_kernel(W_hh, W_hr, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
                     dh0, dc0, dgates, aux, lay, h_mask, g_ih, g_hh, g_c,
-                    beta_c, one, zero):
+                    beta_c, lanes, one, zero):
     """BPTT through the time loop: the gate gradients of every step into
     ``dgates`` (which may be ``gates``: a lane reads its units' gates
     before writing their gradients), the scratch of ``aux`` for the
@@ -583,69 +614,60 @@ def backward_kernel(W_hh, W_hr, c0, lengths, gates, cells, dH_out, dh_n, dc_n,
     tid = cuda.threadIdx.x
     n_threads = cuda.blockDim.x
     part = cuda.shared.array(0, dtype=gates.dtype)
-    for item in range(tid, R * LANES, n_threads):
-        s = row0 + item // LANES
-        k = item % LANES
+    for item in range(tid, R * lanes, n_threads):
+        s = row0 + item // lanes
+        k = item % lanes
         if s < B:  # each lane carries its own units' dh and dc
-            for p in range(k, P, LANES):
+            for p in range(k, P, lanes):
                 dh0[s, p] = dh_n[s, p]
-            for u in range(k, H, LANES):
+                if has_proj:  # dh_t of the padded steps and the last live
+                    for t in range(lengths[s], T):
+                        aux[s, t, dh + p] = zero
+                    _keep_dh(s, lengths[s] - 1, p, dh0, dH_out, aux, dh)
+            for u in range(k, H, lanes):
                 dc0[s, u] = dc_n[s, u]
+    cuda.syncthreads()
     for t in range(T - 1, -1, -1):
-        if has_proj:  # dh_t, for dm_t = dh_t W_hr and dW_hr
-            for item in range(tid, R * LANES, n_threads):
-                s = row0 + item // LANES
-                k = item % LANES
-                if s < B:
-                    live = t < lengths[s]
-                    for p in range(k, P, LANES):
-                        aux[s, t, dh + p] = dh0[s, p] + dH_out[s, t, p] \
-                            if live else zero
-            cuda.syncthreads()
-        for item in range(tid, R * LANES, n_threads):
-            s = row0 + item // LANES
-            k = item % LANES
+        for item in range(tid, R * lanes, n_threads):
+            s = row0 + item // lanes
+            k = item % lanes
             if s < B:
                 if t < lengths[s]:
-                    _output_grads(s, t, k, W_hr, c0, gates, cells, dH_out,
-                                  dh0, dc0, dgates, aux, lay, g_c, beta_c,
-                                  part, item * N_PARTIALS, has_ln, has_proj,
-                                  one, zero)
+                    _output_grads(s, t, k, lanes, W_hr, c0, gates, cells,
+                                  dH_out, dh0, dc0, dgates, aux, lay, g_c,
+                                  beta_c, part, item * N_PARTIALS, has_ln,
+                                  has_proj, one, zero)
                 else:
-                    _zero_scratch(s, t, k, H, dgates, aux, lay, has_ln, zero)
+                    _zero_scratch(s, t, k, lanes, H, dgates, aux, lay, has_ln,
+                                  zero)
         cuda.syncthreads()
         if has_ln:
-            for item in range(tid, R * LANES, n_threads):
-                s = row0 + item // LANES
-                if s < B and t < lengths[s]:
-                    _ln_cell_grads(s, t, item % LANES, c0, gates, cells, dc0,
+            for item in range(tid, R * lanes, n_threads):
+                s = row0 + item // lanes
+                k = item % lanes
+                if s < B and t < lengths[s] and k < H:
+                    _ln_cell_grads(s, t, k, lanes, c0, gates, cells, dc0,
                                    dgates, aux, lay, g_ih, g_hh, g_c, part,
-                                   (item - item % LANES) * N_PARTIALS,
-                                   item * N_PARTIALS, one, zero)
+                                   (item - k) * N_PARTIALS, item * N_PARTIALS,
+                                   one, zero)
             cuda.syncthreads()
-            for item in range(tid, R * LANES, n_threads):
-                s = row0 + item // LANES
-                if s < B and t < lengths[s]:
-                    _ln_product_grads(s, t, item % LANES, dgates, aux, lay,
-                                      g_ih, g_hh, part,
-                                      (item - item % LANES) * N_PARTIALS,
+            for item in range(tid, R * lanes, n_threads):
+                s = row0 + item // lanes
+                k = item % lanes
+                if s < B and t < lengths[s] and k < H:
+                    _ln_product_grads(s, t, k, lanes, dgates, aux, lay, g_ih,
+                                      g_hh, part, (item - k) * N_PARTIALS,
                                       zero)
             cuda.syncthreads()
-        for item in range(tid, R * LANES, n_threads):
-            s = row0 + item // LANES
+        for item in range(tid, R * lanes, n_threads):
+            s = row0 + item // lanes
             if s < B and t < lengths[s]:
-                _dh_prev(s, t, item % LANES, W_hh, dh0, dgates, aux, lay[3],
-                         h_mask, has_ln, zero)
+                _dh_prev(s, t, item % lanes, lanes, W_hh, dh0, dH_out, dgates,
+                         aux, lay, h_mask, has_ln, has_proj, zero)
         cuda.syncthreads()
 
 
 # ------------------------------------------------------------------- layer
-
-def _threads() -> int:
-    """Threads per block: one per ``(row, lane)`` item (the kernels loop
-    over the items, so any width gives the same results)."""
-    return ROWS_PER_BLOCK * LANES
-
 
 def _variants(W_hr, ln, dtype):
     """``W_hr`` and the four layer-norm vectors, zero-length for a part the
@@ -657,9 +679,14 @@ def _variants(W_hr, ln, dtype):
     return W_hr, ln
 
 
-def _launch(B, itemsize):
+def _launch(B, lanes, itemsize):
     """``[blocks, threads, stream, shared]`` of the time-loop kernels."""
-    return (-(-B // ROWS_PER_BLOCK), _threads(), 0, shared_bytes(itemsize))
+    return (-(-B // ROWS_PER_BLOCK), _threads(lanes), 0,
+            shared_bytes(lanes, itemsize))
+
+
+#: the launch width (tests narrow it: the kernels loop over their items)
+_threads = block_threads
 
 
 def aux_width(n_hidden: int, proj_size: int, layer_norm: bool, dtype) -> int:
@@ -689,9 +716,10 @@ def lstm_forward_ln_proj(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n,
     if h_mask is None:
         h_mask = cuda.device_array((0, 0), X.dtype)
     W_hr, ln = _variants(W_hr, ln, X.dtype)
-    forward_kernel[_launch(B, X.dtype.itemsize)](
+    lanes = row_lanes(H, P)
+    forward_kernel[_launch(B, lanes, X.dtype.itemsize)](
         W_hh, W_hr, b, h0, c0, lengths, H_out, h_n, c_n, gates, cells, h_prev,
-        aux, lay, h_mask, *ln, dtype(LN_EPS), dtype(1), dtype(0))
+        aux, lay, h_mask, *ln, lanes, dtype(LN_EPS), dtype(1), dtype(0))
 
 
 def lstm_backward_ln_proj(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
@@ -711,9 +739,10 @@ def lstm_backward_ln_proj(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     lay = aux_layout(H, P if has_proj else 0, has_ln)
     mask = cuda.device_array((0, 0), X.dtype) if h_mask is None else h_mask
     W_hr_k, ln_k = _variants(W_hr, ln, X.dtype)
-    backward_kernel[_launch(B, X.dtype.itemsize)](
+    lanes = row_lanes(H, P)
+    backward_kernel[_launch(B, lanes, X.dtype.itemsize)](
         W_hh, W_hr_k, c0, lengths, gates, cells, dH_out, dh_n, dc_n, dh0, dc0,
-        dgates, aux, lay, mask, *ln_k, dtype(1), dtype(0))
+        dgates, aux, lay, mask, *ln_k, lanes, dtype(1), dtype(0))
     M = B * T
     A = dgates.reshape(M, G)
     rows = aux.reshape(M, aux.shape[2])
