@@ -106,3 +106,10 @@ def coupled_cell_grads(dc, i, g, c_prev, p_i, one):
     ``c_{t-1}`` (``p_i`` the input gate's peephole weight, 0 without)."""
     di = dc * (g - c_prev) * i * (one - i)
     return di, dc * i * (one - g * g), dc * (one - i) + di * p_i
+
+
+def layer_norm_grad(dy, x_hat, mean_dy, mean_dy_x_hat, rstd):
+    """Back through a layer normalisation ``x_hat = (a - mean(a)) rstd`` of
+    one element: the gradient of ``a`` from ``dy``, that of ``x_hat``, given
+    the row's means of ``dy`` and of ``dy x_hat``."""
+    return rstd * (dy - mean_dy - x_hat * mean_dy_x_hat)

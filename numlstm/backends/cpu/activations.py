@@ -21,6 +21,7 @@ lstm_cell = cpu_kernel(_scalar.lstm_cell)
 lstm_output_grads = cpu_kernel(_scalar.lstm_output_grads)
 lstm_cell_grads = cpu_kernel(_scalar.lstm_cell_grads)
 coupled_cell_grads = cpu_kernel(_scalar.coupled_cell_grads)
+layer_norm_grad = cpu_kernel(_scalar.layer_norm_grad)
 
 
 @cpu_kernel

@@ -29,7 +29,7 @@ from numba import prange
 from ._jit import cpu_kernel, cpu_parallel_kernel
 from ._nonliteral import runtime_false, runtime_true, runtime_zero
 from ._threads import num_threads
-from .activations import lstm_cell_grads, lstm_output_grads
+from .activations import layer_norm_grad, lstm_cell_grads, lstm_output_grads
 from .fastexp import tanh_fast
 from .lstm import gate_grad_scratch
 from .lstm_cell import gates_cell_row, mask_rows
@@ -83,21 +83,84 @@ def aux_width(n_hidden, proj_size, layer_norm, dtype):
 
 # ---------------------------------------------------------------- row math
 
+# The row sums below run in eight interleaved partial sums, added in a
+# fixed order at the end: without fastmath's ``reassoc`` (see _fastmath)
+# LLVM keeps a plain loop's sum one serial chain of adds, which left the
+# layer-norm cell at three times the plain cell's step (docs/performance.md).
+
+@cpu_kernel
+def _row_sum(a, n, shift):
+    """``sum(a[:n] - shift)`` in eight partial sums."""
+    zero = a.dtype.type(0.0)
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+    n8 = n // 8 * 8
+    for j in range(0, n8, 8):
+        s0 += a[j] - shift
+        s1 += a[j + 1] - shift
+        s2 += a[j + 2] - shift
+        s3 += a[j + 3] - shift
+        s4 += a[j + 4] - shift
+        s5 += a[j + 5] - shift
+        s6 += a[j + 6] - shift
+        s7 += a[j + 7] - shift
+    for j in range(n8, n):
+        s0 += a[j] - shift
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@cpu_kernel
+def _row_sum_squares(a, n, shift):
+    """``sum((a[:n] - shift) ** 2)`` in eight partial sums."""
+    zero = a.dtype.type(0.0)
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+    n8 = n // 8 * 8
+    for j in range(0, n8, 8):
+        d0, d1 = a[j] - shift, a[j + 1] - shift
+        d2, d3 = a[j + 2] - shift, a[j + 3] - shift
+        d4, d5 = a[j + 4] - shift, a[j + 5] - shift
+        d6, d7 = a[j + 6] - shift, a[j + 7] - shift
+        s0 += d0 * d0
+        s1 += d1 * d1
+        s2 += d2 * d2
+        s3 += d3 * d3
+        s4 += d4 * d4
+        s5 += d5 * d5
+        s6 += d6 * d6
+        s7 += d7 * d7
+    for j in range(n8, n):
+        d = a[j] - shift
+        s0 += d * d
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@cpu_kernel
+def _row_dot(a, b, n):
+    """``sum(a[:n] * b[:n])`` in eight partial sums."""
+    zero = a.dtype.type(0.0)
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+    n8 = n // 8 * 8
+    for j in range(0, n8, 8):
+        s0 += a[j] * b[j]
+        s1 += a[j + 1] * b[j + 1]
+        s2 += a[j + 2] * b[j + 2]
+        s3 += a[j + 3] * b[j + 3]
+        s4 += a[j + 4] * b[j + 4]
+        s5 += a[j + 5] * b[j + 5]
+        s6 += a[j + 6] * b[j + 6]
+        s7 += a[j + 7] * b[j + 7]
+    for j in range(n8, n):
+        s0 += a[j] * b[j]
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
 @cpu_kernel
 def _normalise(a, n, out, eps):
     """``out[:n] = (a[:n] - mean) / sqrt(var + eps)`` (biased variance);
     returns ``1 / sqrt(var + eps)``."""
-    zero = out.dtype.type(0.0)
     inv_n = out.dtype.type(1.0) / out.dtype.type(n)
-    mean = zero
-    for j in range(n):
-        mean += a[j]
-    mean *= inv_n
-    var = zero
-    for j in range(n):
-        d = a[j] - mean
-        var += d * d
-    rstd = out.dtype.type(1.0) / np.sqrt(var * inv_n + eps)
+    mean = _row_sum(a, n, out.dtype.type(0.0)) * inv_n
+    var = _row_sum_squares(a, n, mean) * inv_n
+    rstd = out.dtype.type(1.0) / np.sqrt(var + eps)
     for j in range(n):
         out[j] = (a[j] - mean) * rstd
     return rstd
@@ -108,17 +171,11 @@ def _normalise_back(dy, xhat, rstd, n, out):
     """The gradient of :func:`_normalise`'s input from ``dy``, its
     output's: ``rstd (dy - mean(dy) - xhat mean(dy xhat))``; ``out`` may be
     ``xhat`` (each element is read before it is written)."""
-    zero = out.dtype.type(0.0)
     inv_n = out.dtype.type(1.0) / out.dtype.type(n)
-    m1 = zero
-    m2 = zero
+    m1 = _row_sum(dy, n, out.dtype.type(0.0)) * inv_n
+    m2 = _row_dot(dy, xhat, n) * inv_n
     for j in range(n):
-        m1 += dy[j]
-        m2 += dy[j] * xhat[j]
-    m1 *= inv_n
-    m2 *= inv_n
-    for j in range(n):
-        out[j] = rstd * (dy[j] - m1 - xhat[j] * m2)
+        out[j] = layer_norm_grad(dy[j], xhat[j], m1, m2, rstd)
 
 
 @cpu_kernel
@@ -199,12 +256,12 @@ def _step_row(s, t, rx, rh, b, gates, cells, c_n, aux, lay, g_ih, g_hh, g_c,
     H = cells.shape[2]
     x, h, c, r = lay[0], lay[1], lay[2], lay[3]
     a = aux[s, t]
-    if g_ih is not None:
+    if g_ih.size > 0:
         a[r], a[r + 1] = _ln_preactivations(rx[s], rh[s], a[x:], a[h:], g_ih,
                                             g_hh, 4 * H, eps)
     gates_cell_row(rx[s], b, gates[s, t], c_n[s], cells[s, t], m, H)
     copy_row(cells[s, t], c_n[s])
-    if g_ih is not None:
+    if g_ih.size > 0:
         a[r + 2] = _ln_output(gates[s, t], cells[s, t], a[c:], g_c, beta_c, m,
                               H, eps)
 
@@ -229,7 +286,7 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, W_hrT, b, lengths, H_out, h_n,
         if h_mask is not None:
             mask_rows(s0, s1, t, lengths, h_n, h_mask, h_prev)
         tile_matmul(X[:, t], W_ihT, rx, s0, s1, N, D, runtime_false(s0))
-        if rh is None:  # one sum of the two products
+        if g_ih.size == 0:  # one sum of the two products
             tile_matmul(h_prev[:, t], W_hhT, rx, s0, s1, N, P,
                         runtime_true(s0))
         else:  # layer norm: each normalised alone
@@ -237,7 +294,7 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, W_hrT, b, lengths, H_out, h_n,
                         runtime_false(s0))
         for s in range(s0, s1):
             if t < lengths[s]:
-                if W_hrT is None:
+                if W_hrT.size == 0:
                     _step_row(s, t, rx, rh, b, gates, cells, c_n, aux, lay,
                               g_ih, g_hh, g_c, beta_c, H_out[s, t], eps)
                     copy_row(H_out[s, t], h_n[s])
@@ -249,9 +306,9 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, W_hrT, b, lengths, H_out, h_n,
                 zero_row(gates[s, t])
                 copy_row(c_n[s], cells[s, t])
                 zero_row(H_out[s, t])
-                if W_hrT is not None:
+                if W_hrT.size > 0:
                     zero_row(aux[s, t, mo:mo + H])
-        if W_hrT is not None:  # h_t = m_t W_hr^T
+        if W_hrT.size > 0:  # h_t = m_t W_hr^T
             tile_matmul(aux[:, t, mo:], W_hrT, hp, s0, s1,
                         padded_width(P, X.itemsize), H, runtime_false(s0))
             for s in range(s0, s1):
@@ -288,6 +345,18 @@ def _layout(cells, h_n, W_hr, ln, itemsize):
     return aux_layout.py_func(H, P, ln is not None, itemsize)
 
 
+def _ln_arrays(ln, dtype):
+    """``ln``'s four arrays, or four empty ones for a cell without layer
+    norm. The kernels test for a projection and layer norm by their arrays'
+    sizes, at run time, rather than by None, which would compile each
+    combination apart: two of the four variant arguments are then one
+    specialisation (the CI's cold compile), and the few branches per row
+    and step cost nothing measurable."""
+    if ln is None:
+        return (np.zeros(0, dtype),) * 4
+    return ln
+
+
 def _scratch(B, n, dtype):
     """Rows of ``n`` values padded for :func:`.tile.tile_matmul`."""
     itemsize = np.dtype(dtype).itemsize
@@ -304,14 +373,15 @@ def lstm_forward_ln_proj(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n,
     B = X.shape[0]
     H = cells.shape[2]
     dt = X.dtype
-    g_ih, g_hh, g_c, beta_c = (None,) * 4 if ln is None else ln
+    none = np.zeros((0, 0), dt)
+    g_ih, g_hh, g_c, beta_c = _ln_arrays(ln, dt)
     _forward_kernel(
         X, transpose_padded(W_ih), transpose_padded(W_hh),
-        None if W_hr is None else transpose_padded(W_hr), b, h0, c0, lengths,
+        none if W_hr is None else transpose_padded(W_hr), b, h0, c0, lengths,
         H_out, h_n, c_n, gates, cells, h_prev, aux,
         _layout(cells, h_n, W_hr, ln, dt.itemsize), _scratch(B, 4 * H, dt),
-        None if ln is None else _scratch(B, 4 * H, dt),
-        None if W_hr is None else _scratch(B, h_n.shape[1], dt), h_mask,
+        none if ln is None else _scratch(B, 4 * H, dt),
+        none if W_hr is None else _scratch(B, h_n.shape[1], dt), h_mask,
         g_ih, g_hh, g_c, beta_c, dt.type(LN_EPS))
 
 
@@ -333,7 +403,7 @@ def _backward_rows(s0, s1, X, W_ihP, W_hhP, W_hrP, c0, lengths, cells,
         # taken back through W_hr to m_t)
         for s in range(s0, s1):
             live = t < lengths[s]
-            if W_hrP is None:
+            if W_hrP.size == 0:
                 if live:
                     copy_row(dh0[s], dm[s, :H])
                     add_into(dH_out[s, t], dm[s, :H])
@@ -342,14 +412,14 @@ def _backward_rows(s0, s1, X, W_ihP, W_hhP, W_hrP, c0, lengths, cells,
                 add_into(dH_out[s, t], aux[s, t, do:do + P])
             else:
                 zero_row(aux[s, t, do:do + P])
-        if W_hrP is not None:
+        if W_hrP.size > 0:
             tile_matmul(aux[:, t, do:], W_hrP, dm, s0, s1,
                         padded_width(H, X.itemsize), P, runtime_false(s0))
         for s in range(s0, s1):
             if t < lengths[s]:
                 c_prev = cells[s, t - 1] if t > 0 else c0[s]
                 a = aux[s, t]
-                if g_ih is None:
+                if g_ih.size == 0:
                     _cell_grads_row(dm[s], G[s, t], cells[s, t], c_prev, dc0[s],
                                     None, None, None, 0.0, work[s], None, None,
                                     H)
@@ -363,12 +433,12 @@ def _backward_rows(s0, s1, X, W_ihP, W_hhP, W_hrP, c0, lengths, cells,
                                       dln_p[G4:2 * G4], work[s], G4)
             else:
                 zero_row(G[s, t, :G4])
-                if g_ih is not None:
+                if g_ih.size > 0:
                     zero_row(aux[s, t, x:x + G4])
                     zero_row(aux[s, t, h:h + G4])
         # dx_t = dA_x W_ih, dh_{t-1} = dA_h W_hh (dA_x = dA_h = the gate
         # gradients without layer norm)
-        if g_ih is None:
+        if g_ih.size == 0:
             if input_grad:
                 tile_matmul(G[:, t], W_ihP, dxb, s0, s1,
                             padded_width(D, X.itemsize), G4, runtime_false(s0))
@@ -418,38 +488,48 @@ def _backward_kernel(X, W_ihP, W_hhP, W_hrP, c0, lengths, cells, dH_out,
 
 
 @cpu_parallel_kernel
-def _weight_grads(XT, HT, A_x, A_h, G, DHT, M, dW_ih, dW_hh, db, dW_hr):
-    """``dW_ih = A_x^T X``, ``dW_hh = A_h^T H_prev``, ``db`` the column sums
-    of ``G`` and, with a projection, ``dW_hr = dH^T M``, each a sum over all
-    ``B * T`` steps in order (``XT``, ``HT``, ``DHT``: the transposed
-    ``(features, B T)`` views), split over the output rows between
-    threads."""
+def _weight_grads(X, h_prev, G, aux, lay, has_ln, has_proj, dW_ih, dW_hh, db,
+                  dW_hr):
+    """``dW_ih = A_x^T X``, ``dW_hh = A_h^T H_prev`` (``A_x``, ``A_h``: the
+    gradients of the two products, ``G`` itself without layer norm), ``db``
+    the column sums of ``G`` and, with a projection, ``dW_hr = dH^T M``,
+    each a sum over all ``B * T`` steps in order, split over the output
+    rows between threads."""
+    B, T, D = X.shape
+    P = h_prev.shape[2]
+    N = B * T
     n4 = db.shape[0]
-    N = XT.shape[1]
-    D, P = XT.shape[0], HT.shape[0]
-    it = XT.itemsize
+    it = X.itemsize
+    x, h, _, _, m, dh, _ = lay
+    A2 = aux.reshape(N, aux.shape[2])
+    G2 = G.reshape(N, G.shape[2])
+    A_x = A2[:, x:] if has_ln else G2[:, 0:]
+    A_h = A2[:, h:] if has_ln else G2[:, 0:]
+    # the transposed (features, B T) operands as 'A' views, whatever their
+    # sizes (one tile_matmul specialisation, see lstm._forward_rows)
+    XT = X.reshape(N, D).T[:D]
+    HT = h_prev.reshape(N, P).T[:P]
     cols = padded_width(n4, it)
-    tX = np.empty((D, row_length(cols, it)), XT.dtype)
-    tH = np.empty((P, row_length(cols, it)), XT.dtype)
-    if DHT is not None:
-        H = M.shape[1]
-        tR = np.empty((P, row_length(padded_width(H, it), it)), XT.dtype)
+    tX = np.empty((D, row_length(cols, it)), X.dtype)
+    tH = np.empty((P, row_length(cols, it)), X.dtype)
+    H = dW_hr.shape[1]
+    tR = np.empty((dW_hr.shape[0], row_length(padded_width(H, it), it)),
+                  X.dtype)
     n_chunks = n_chunks_for(max(D, P, n4), num_threads())
     for c in prange(n_chunks):
         k0, k1 = chunk_rows(c, n_chunks, D)
         tile_matmul(XT, A_x, tX, k0, k1, cols, N, runtime_false(k0))
         k0, k1 = chunk_rows(c, n_chunks, P)
         tile_matmul(HT, A_h, tH, k0, k1, cols, N, runtime_false(k0))
-        if DHT is not None:
-            tile_matmul(DHT, M, tR, k0, k1, padded_width(M.shape[1], it), N,
-                        runtime_false(k0))
+        if has_proj:
+            tile_matmul(A2[:, dh:dh + P].T[:P], A2[:, m:], tR, k0, k1,
+                        padded_width(H, it), N, runtime_false(k0))
         j0, j1 = chunk_rows(c, n_chunks, n4)
         _column_sums(j0, j1, G, db)
     transpose_into(tX[:, :n4], dW_ih, runtime_zero(D))
     transpose_into(tH[:, :n4], dW_hh, runtime_zero(D))
-    if DHT is not None:
-        for p in range(P):
-            copy_row(tR[p, :dW_hr.shape[1]], dW_hr[p])
+    for p in range(dW_hr.shape[0]):
+        copy_row(tR[p, :H], dW_hr[p])
 
 
 @cpu_kernel
@@ -478,24 +558,18 @@ def lstm_backward_ln_proj(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
     G4 = 4 * H
     G = gate_grad_scratch(dgates, gates, X, H, 4)
     lay = _layout(cells, dh_n, W_hr, ln, dt.itemsize)
-    g_ih, g_hh, g_c, beta_c = (None,) * 4 if ln is None else ln
+    none = np.zeros((0, 0), dt)
+    g_ih, g_hh, g_c, beta_c = _ln_arrays(ln, dt)
     n_chunks = n_chunks_for.py_func(B, numba.get_num_threads())
     dln_p = np.zeros((n_chunks, 10 * H if ln is not None else 0), dt)
     _backward_kernel(
         X, _padded_rows(W_ih), _padded_rows(W_hh),
-        None if W_hr is None else _padded_rows(W_hr), c0, lengths, cells,
+        none if W_hr is None else _padded_rows(W_hr), c0, lengths, cells,
         dH_out, dh_n, dc_n, dX, dh0, dc0, G, aux, lay, _scratch(B, H, dt),
         _scratch(B, D, dt), _scratch(B, P, dt), np.empty((B, G4), dt), h_mask,
         g_ih, g_hh, g_c, beta_c, dln_p, bool(input_grad))
-    N = B * T
-    A = aux.reshape(N, aux.shape[2])
-    G2 = G.reshape(N, G.shape[2])
-    x, h, _, _, m, dh, _ = lay
-    _weight_grads(
-        X.reshape(N, D).T[:D], h_prev.reshape(N, P).T[:P],
-        G2 if ln is None else A[:, x:], G2 if ln is None else A[:, h:], G,
-        None if W_hr is None else A[:, dh:dh + P].T[:P],
-        None if W_hr is None else A[:, m:], dW_ih, dW_hh, db, dW_hr)
+    _weight_grads(X, h_prev, G, aux, lay, ln is not None, W_hr is not None,
+                  dW_ih, dW_hh, db, none if dW_hr is None else dW_hr)
     if ln is not None:
         sums = dln_p.sum(axis=0) if n_chunks > 1 else dln_p[0]
         for k, part in enumerate(dln):

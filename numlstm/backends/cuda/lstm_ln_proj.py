@@ -519,7 +519,8 @@ def _ln_cell_grads(s, t, k, lanes, c0, gates, cells, dc0, dgates, aux, lay,
         c_hat = aux[s, t, cn + u]
         dcc = aux[s, t, dcc_at + u]
         aux[s, t, cn + u] = dcc * c_hat
-        dc = dc0[s, u] + r_c * (dcc * g_c[u] - mean_y - c_hat * mean_yc)
+        dc = dc0[s, u] + scalar.layer_norm_grad(dcc * g_c[u], c_hat, mean_y,
+                                                mean_yc, r_c)
         di, df, dg, dc_prev = scalar.lstm_cell_grads(
             dc, gates[s, t, u], gates[s, t, H + u], gates[s, t, 2 * H + u],
             _c_last(cells, c0, s, t, u), one)
@@ -560,10 +561,10 @@ def _ln_product_grads(s, t, k, lanes, dgates, aux, lay, g_ih, g_hh, part,
             dA = dgates[s, t, j]
             x_hat = aux[s, t, xn + j]
             h_hat = aux[s, t, hn + j]
-            aux[s, t, dax + j] = r_x * (dA * g_ih[j] - mean_yx
-                                        - x_hat * mean_yxx)
-            aux[s, t, dah + j] = r_h * (dA * g_hh[j] - mean_yh
-                                        - h_hat * mean_yhh)
+            aux[s, t, dax + j] = scalar.layer_norm_grad(
+                dA * g_ih[j], x_hat, mean_yx, mean_yxx, r_x)
+            aux[s, t, dah + j] = scalar.layer_norm_grad(
+                dA * g_hh[j], h_hat, mean_yh, mean_yhh, r_h)
             aux[s, t, xn + j] = dA * x_hat
             aux[s, t, hn + j] = dA * h_hat
 
