@@ -183,3 +183,46 @@ def test_a_generative_model_learns_across_chunks_with_tbptt():
                                 learning_rate_init=2e-2, batch_size=8,
                                 random_state=0), train, None)
     assert model.perplexity(test) < 1.1
+
+
+@pytest.mark.parametrize("make, data", [
+    (lambda **kw: VanillaLSTMRegressor(units=4, return_sequences=True, **kw),
+     lambda: _ragged(*_data())),
+    (lambda **kw: StackedLSTMClassifier((4, 3), return_sequences=True, **kw),
+     lambda: _ragged(_data()[0], _data()[1] > 0)),
+    (lambda **kw: _generative(**kw), lambda: ([_brackets(3, s) for s in
+                                               range(6)], None)),
+], ids=["vanilla", "stacked-clf", "generative"])
+def test_early_stopping_scores_the_validation_split_in_chunks(make, data):
+    """With ``tbptt_steps`` the validation sequences run in chunks too, each
+    from the state the one before reached (the memory of one chunk, not of
+    the whole sequences): the score of whole sequences, to rounding."""
+    from numlstm.nn.data import ChunkedSequenceData, SequenceData
+
+    X, y = data()
+    model = _fit(make(tbptt_steps=4, early_stopping=True, max_iter=3,
+                      validation_fraction=0.5, dtype="float64",
+                      random_state=0), X, y)
+    assert len(model.validation_scores_) == model.n_iter_
+    assert np.all(np.isfinite(model.validation_scores_))
+    seqs, Y, sw = model._validate_data(X, y, None, reset=False)
+    order = np.argsort(-seqs.lengths, kind="stable")
+    args = (seqs.X[order], Y[order], seqs.lengths[order], sw[order])
+    net = model.network_
+    whole = model._score_encoded(SequenceData(net.backend, *args, net.dtype))
+    chunked = model._score_encoded(ChunkedSequenceData(net.backend, *args,
+                                                       net.dtype, steps=4))
+    assert chunked == pytest.approx(whole, rel=1e-12, abs=1e-12)
+
+
+def _ragged(X, y):
+    """The rows of ``X``, ``y`` cut to lengths 12, 3, 7, 5, 12, 9."""
+    lengths = [12, 3, 7, 5, 12, 9]
+    return ([X[i, :L] for i, L in enumerate(lengths)],
+            [y[i, :L] for i, L in enumerate(lengths)])
+
+
+def _generative(**kw):
+    from numlstm import GenerativeLSTM
+
+    return GenerativeLSTM((4,), **kw)

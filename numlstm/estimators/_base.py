@@ -28,6 +28,7 @@ from ..nn import (
     Dropout,
     Sequential,
 )
+from ..nn.data import ChunkedSequenceData
 from ..nn.layers import check_cell
 from ._changes import ParameterChangesMixin
 from ._lbfgs import LBFGSMixin
@@ -451,11 +452,41 @@ class BaseLSTMEstimator(ParameterChangesMixin, StochasticMixin, LBFGSMixin,
 
     def _validation_outputs(self, val):
         """The fitted network's outputs (host float64) on validation data
-        already in the backend, and the real steps of each."""
+        already in the backend, and the real steps of each; chunk by chunk
+        for a :class:`~numlstm.nn.data.ChunkedSequenceData`."""
         network = self.network_
-        out = np.array(network.backend.to_host(
-            network.forward(val.X, val.lengths)), dtype=np.float64)
+        be = network.backend
+        if not isinstance(val, ChunkedSequenceData):
+            out = np.array(be.to_host(network.forward(val.X, val.lengths)),
+                           dtype=np.float64)
+        else:
+            out, start = None, 0
+            for chunk, live, part in self._stream_chunks(val):
+                host = np.array(be.to_host(part), dtype=np.float64)
+                if out is None:
+                    out = np.zeros((val.n, val.n_steps, *host.shape[2:]))
+                out[:live, start:start + host.shape[1]] = host
+                start += chunk.X.shape[1]
         return out, network.host_output_lengths(val.host_lengths, out.shape)
+
+    def _stream_chunks(self, val):
+        """The network forward over the chunks of ``val`` (a
+        :class:`~numlstm.nn.data.ChunkedSequenceData`, rows longest first)
+        in order, each from the state the one before reached: yields
+        ``(chunk, live rows, outputs)``, the outputs a backend buffer that
+        the next chunk overwrites."""
+        network = self.network_
+        rows = np.arange(val.n)
+        states = None
+        for k, chunk in enumerate(val.chunks):
+            live = val.live_rows(rows, k)
+            if live == 0:
+                return
+            if states is not None:
+                states = [(h[:live], c[:live]) for h, c in states]
+            out, states = network.forward_stateful(
+                chunk.X[:live], states, chunk.lengths[:live])
+            yield chunk, live, out
 
     @staticmethod
     def _outputs(network, X, lengths):

@@ -205,7 +205,17 @@ class StochasticMixin:
                 "weight to more samples or change random_state.")
         if self.validation_scores_ is None:  # turned on after a fit
             self.validation_scores_, self.best_validation_score_ = [], -np.inf
-        validation = self._data(X[val], Y[val], lengths[val], sw[val])
+        tbptt = getattr(self, "tbptt_steps", None)
+        if tbptt is None:
+            validation = self._data(X[val], Y[val], lengths[val], sw[val])
+        else:
+            # scored in chunks too (memory of one chunk, not of the whole
+            # sequences), longest first: the rows still running in a chunk
+            # are a prefix (see ChunkedSequenceData)
+            val = val[np.argsort(-lengths[val], kind="stable")]
+            validation = ChunkedSequenceData(
+                self.network_.backend, X[val], Y[val], lengths[val], sw[val],
+                self.network_.dtype, tbptt)
         return (X[train], lengths[train], Y[train], sw[train]), validation
 
     def _data(self, X, Y, lengths, sample_weight) -> SequenceData:

@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..nn import MeanSquaredError, SoftmaxCrossEntropy
+from ..nn.data import ChunkedSequenceData
 from ..nn.training import sequence_weights
 from ._base import BaseLSTMEstimator, training_parameters
 from ._docs import CELL_WEIGHTS, TRAINING_PARAMETERS
@@ -299,11 +300,21 @@ class GenerativeLSTM(BaseLSTMEstimator):
         the mean per-step log-likelihood (up to the Gaussian's constant for
         continuous models)."""
         network = self.network_
-        out = network.forward(val.X, val.lengths)
-        weights = sequence_weights(val.host_weight, val.host_lengths,
-                                   out.shape[1])
-        value, _ = self._loss(network.backend, out, val.Y, weights)
-        return -value
+        if not isinstance(val, ChunkedSequenceData):
+            out = network.forward(val.X, val.lengths)
+            weights = sequence_weights(val.host_weight, val.host_lengths,
+                                       out.shape[1])
+            value, _ = self._loss(network.backend, out, val.Y, weights)
+            return -value
+        # with tbptt_steps: the weighted mean of the chunks' weighted means
+        total = weight = 0.0
+        for chunk, live, out in self._stream_chunks(val):
+            weights = sequence_weights(chunk.host_weight[:live],
+                                       chunk.host_lengths[:live], out.shape[1])
+            value, _ = self._loss(network.backend, out, chunk.Y[:live], weights)
+            total += value * weights.sum()
+            weight += weights.sum()
+        return -total / weight
 
     # ------------------------------------------------------------------
     # likelihood

@@ -95,6 +95,8 @@ class ChunkedSequenceData:
     def __init__(self, backend, X, Y, lengths, sample_weight, dtype,
                  steps: int) -> None:
         self.n, self.steps = len(X), int(steps)
+        self.n_steps = X.shape[1]
+        self.host_Y = Y
         self.host_lengths = np.asarray(lengths, dtype=np.int64)
         self.host_weight = np.asarray(sample_weight, dtype=np.float64)
         self.chunks = []

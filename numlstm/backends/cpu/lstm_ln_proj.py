@@ -32,7 +32,7 @@ from ._threads import num_threads
 from .activations import layer_norm_grad, lstm_cell_grads, lstm_output_grads
 from .fastexp import tanh_fast
 from .lstm import gate_grad_scratch
-from .lstm_cell import gates_cell_row, mask_rows
+from .lstm_cell import gates_cell_row
 from .lstm_weight_grads import _column_sums
 from .rows import add_into, copy_row, mul_row, zero_row
 from .tile import (
@@ -281,10 +281,10 @@ def _forward_rows(s0, s1, X, W_ihT, W_hhT, W_hrT, b, lengths, H_out, h_n,
         for s in range(s0, s1):  # h_{t-1}, as the product reads it
             if t >= lengths[s]:
                 zero_row(h_prev[s, t])
-            elif h_mask is None:
+            elif h_mask.size > 0:  # recurrent dropout
+                mul_row(h_n[s], h_mask[s], h_prev[s, t])
+            else:
                 copy_row(h_n[s], h_prev[s, t])
-        if h_mask is not None:
-            mask_rows(s0, s1, t, lengths, h_n, h_mask, h_prev)
         tile_matmul(X[:, t], W_ihT, rx, s0, s1, N, D, runtime_false(s0))
         if g_ih.size == 0:  # one sum of the two products
             tile_matmul(h_prev[:, t], W_hhT, rx, s0, s1, N, P,
@@ -347,11 +347,11 @@ def _layout(cells, h_n, W_hr, ln, itemsize):
 
 def _ln_arrays(ln, dtype):
     """``ln``'s four arrays, or four empty ones for a cell without layer
-    norm. The kernels test for a projection and layer norm by their arrays'
-    sizes, at run time, rather than by None, which would compile each
-    combination apart: two of the four variant arguments are then one
-    specialisation (the CI's cold compile), and the few branches per row
-    and step cost nothing measurable."""
+    norm. The kernels tell a projection, layer norm and a recurrent
+    dropout mask by their arrays' sizes, at run time, rather than by None,
+    which would compile each combination apart: all eight are one
+    specialisation a dtype (the CI's cold compile), and the few branches
+    per row and step cost nothing measurable."""
     if ln is None:
         return (np.zeros(0, dtype),) * 4
     return ln
@@ -381,8 +381,9 @@ def lstm_forward_ln_proj(X, W_ih, W_hh, b, h0, c0, lengths, H_out, h_n, c_n,
         H_out, h_n, c_n, gates, cells, h_prev, aux,
         _layout(cells, h_n, W_hr, ln, dt.itemsize), _scratch(B, 4 * H, dt),
         none if ln is None else _scratch(B, 4 * H, dt),
-        none if W_hr is None else _scratch(B, h_n.shape[1], dt), h_mask,
-        g_ih, g_hh, g_c, beta_c, dt.type(LN_EPS))
+        none if W_hr is None else _scratch(B, h_n.shape[1], dt),
+        none if h_mask is None else h_mask, g_ih, g_hh, g_c, beta_c,
+        dt.type(LN_EPS))
 
 
 # ---------------------------------------------------------------- backward
@@ -454,10 +455,10 @@ def _backward_rows(s0, s1, X, W_ihP, W_hhP, W_hrP, c0, lengths, cells,
             if t < lengths[s]:
                 if input_grad:
                     copy_row(dxb[s, :D], dX[s, t])
-                if h_mask is None:
-                    copy_row(dhb[s, :P], dh0[s])
-                else:
+                if h_mask.size > 0:
                     mul_row(dhb[s, :P], h_mask[s], dh0[s])
+                else:
+                    copy_row(dhb[s, :P], dh0[s])
             elif input_grad:
                 zero_row(dX[s, t])
 
@@ -566,7 +567,8 @@ def lstm_backward_ln_proj(X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
         X, _padded_rows(W_ih), _padded_rows(W_hh),
         none if W_hr is None else _padded_rows(W_hr), c0, lengths, cells,
         dH_out, dh_n, dc_n, dX, dh0, dc0, G, aux, lay, _scratch(B, H, dt),
-        _scratch(B, D, dt), _scratch(B, P, dt), np.empty((B, G4), dt), h_mask,
+        _scratch(B, D, dt), _scratch(B, P, dt), np.empty((B, G4), dt),
+        none if h_mask is None else h_mask,
         g_ih, g_hh, g_c, beta_c, dln_p, bool(input_grad))
     _weight_grads(X, h_prev, G, aux, lay, ln is not None, W_hr is not None,
                   dW_ih, dW_hh, db, none if dW_hr is None else dW_hr)
