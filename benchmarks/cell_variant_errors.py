@@ -3,7 +3,10 @@ tests check them, printed as a table for the record (docs/performance.md):
 
 - against the NumPy reference (``tests/reference.py``), float64 and
   float32, every output and gradient (largest relative error);
-- against central differences in float64, every gradient;
+- against central differences in float64, every gradient (``--directions
+  K``: the directional derivatives along K random directions through all
+  inputs instead, as the simulator's tests do: two runs each rather than
+  two per entry);
 - the peephole cell against onnxruntime's ONNX ``LSTM`` (float32 outputs)
   and the projection against PyTorch's ``nn.LSTM(proj_size)`` (float32
   outputs and gradients), where those are installed.
@@ -11,7 +14,8 @@ tests check them, printed as a table for the record (docs/performance.md):
 ::
 
     python benchmarks/cell_variant_errors.py
-    NUMBA_ENABLE_CUDASIM=1 python benchmarks/cell_variant_errors.py --backend cuda
+    NUMBA_ENABLE_CUDASIM=1 python benchmarks/cell_variant_errors.py \
+        --backend cuda --directions 4
 
 Relative error: ``max |a - b| / max(1, max |b|)``, as the tests' ``assert_close``.
 """
@@ -73,14 +77,33 @@ def reference_error(be, cell, dtype, shape):
     return max(errs)
 
 
-def fd_error(be, cell):
+def fd_error(be, cell, directions=0, eps=1e-6):
     case, seeds = _case(cell, np.float64, (2, 3, 2, 4, [3, 1]), seed=3)
     _, grads = lstm_forward_backward(case, seeds, be)
     inputs = LSTM_INPUTS + tuple(n[1:] for n in variant_grad_names(case))
-    fd = central_fd(lambda: lstm_scalar_loss(case, seeds, be),
-                    {k: case[k] for k in inputs})
-    return max(rel_err(grads[g], fd[k]) for k, g in zip(
-        inputs, LSTM_GRADS + variant_grad_names(case), strict=True))
+    names = LSTM_GRADS + variant_grad_names(case)
+    loss = lambda: lstm_scalar_loss(case, seeds, be)  # noqa: E731
+    if not directions:
+        fd = central_fd(loss, {k: case[k] for k in inputs}, eps)
+        return max(rel_err(grads[g], fd[k])
+                   for k, g in zip(inputs, names, strict=True))
+    rng = np.random.default_rng(4)
+    errs = []
+    for _ in range(directions):
+        v = {k: rng.normal(size=case[k].shape) for k in inputs}
+        want = sum(float(np.sum(grads[g] * v[k]))
+                   for k, g in zip(inputs, names, strict=True))
+        base = {k: case[k].copy() for k in inputs}
+        values = []
+        for sign in (1, -1):
+            for k in inputs:
+                case[k][...] = base[k] + sign * eps * v[k]
+            values.append(loss())
+        for k in inputs:
+            case[k][...] = base[k]
+        errs.append(abs((values[0] - values[1]) / (2 * eps) - want)
+                    / max(1.0, abs(want)))
+    return max(errs)
 
 
 def onnx_error(be):
@@ -135,12 +158,17 @@ def torch_error(be):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="cpu")
+    parser.add_argument("--directions", type=int, default=0,
+                        help="directional finite differences (0: every entry)")
     args = parser.parse_args(argv)
     be = resolve(args.backend)
     shape = (5, 7, 4, 8, [7, 1, 3, 7, 2])
     print(f"backend {args.backend}; reference: B, T, D, H = 5, 7, 4, 8, "
           "ragged; finite differences: 2, 3, 2, 4, ragged")
-    print("| cell | vs reference, float64 | float32 | vs finite differences |")
+    fd = (f"{args.directions} directions" if args.directions
+          else "every entry")
+    print(f"| cell | vs reference, float64 | float32 | vs finite "
+          f"differences ({fd}) |")
     print("|---|---|---|---|")
     for cell in CELLS:
         try:
@@ -151,7 +179,7 @@ def main(argv=None) -> int:
             continue
         print(f"| {cell} | {reference_error(be, cell, np.float64, shape):.1e} "
               f"| {reference_error(be, cell, np.float32, shape):.1e} "
-              f"| {fd_error(be, cell):.1e} |")
+              f"| {fd_error(be, cell, args.directions):.1e} |")
     for name, err in (("peephole vs onnxruntime (float32 outputs)",
                        onnx_error(be)),
                       ("proj_size vs PyTorch (float32 outputs and gradients)",

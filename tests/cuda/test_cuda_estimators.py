@@ -150,3 +150,36 @@ def test_truncated_backpropagation_and_streaming_give_the_cpu_results():
                                           initial_state=[(h[longer], c[longer])])
     for a, b in zip(streamed["cuda"], streamed["cpu"], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_a_projected_layer_normed_fit_gives_the_cpu_results():
+    """Two layers with ``proj_size``, ``layer_norm`` and recurrent dropout
+    (the masks drawn on the host, the same on both backends): weights, loss
+    curve, predictions and the projected state a prediction returns."""
+    from numlstm import StackedLSTMRegressor
+
+    rng = np.random.default_rng(1)
+    X = [rng.normal(size=(L, 2)) for L in (5, 2, 4, 3, 5, 1)]
+    y = [np.cumsum(s[:, 0]) for s in X]
+    fits = {}
+    for backend in ("cpu", "cuda"):
+        model = StackedLSTMRegressor(
+            (4, 3), return_sequences=True, proj_size=2, layer_norm=True,
+            recurrent_dropout=0.2, max_iter=2, batch_size=N_FIT,
+            random_state=0, dtype="float64", backend=backend)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits[backend] = model.fit(X, y)
+    cpu, gpu = fits["cpu"], fits["cuda"]
+    np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=1e-10)
+    for key, w in cpu.get_weights().items():
+        np.testing.assert_allclose(gpu.get_weights()[key], w, rtol=0,
+                                   atol=1e-8, err_msg=key)
+    (out_g, states_g), (out_c, states_c) = (
+        m.predict(X, return_state=True) for m in (gpu, cpu))
+    for a, b in zip(out_g, out_c, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    for (h_g, c_g), (h_c, c_c) in zip(states_g, states_c, strict=True):
+        assert h_g.shape == (len(X), 2)
+        np.testing.assert_allclose(h_g, h_c, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(c_g, c_c, rtol=1e-10, atol=1e-12)
