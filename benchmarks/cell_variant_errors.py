@@ -41,6 +41,7 @@ from helpers import (  # noqa: E402
     make_lstm_seeds,
     reference_lstm,
     rel_err,
+    torch_projected_lstm,
     variant_grad_names,
 )
 
@@ -129,29 +130,11 @@ def torch_error(be):
         return None
     errs = []
     for shape in ((2, 5, 1, 5, None), (4, 6, 3, 5, None)):
-        B, T, D, H, _ = shape
         case, seeds = _case("proj_size", np.float32, shape, seed=8)
-        P = case["W_hr"].shape[0]
         fwd, grads = lstm_forward_backward(case, seeds, be)
-        lstm = torch.nn.LSTM(D, H, batch_first=True, proj_size=P)
-        with torch.no_grad():
-            for name, key in (("weight_ih_l0", "W_ih"), ("weight_hh_l0", "W_hh"),
-                              ("bias_ih_l0", "b"), ("weight_hr_l0", "W_hr")):
-                getattr(lstm, name).copy_(torch.from_numpy(case[key]))
-            lstm.bias_hh_l0.zero_()
-        X = torch.from_numpy(case["X"]).requires_grad_()
-        out, (h_n, c_n) = lstm(X, (torch.from_numpy(case["h0"])[None],
-                                   torch.from_numpy(case["c0"])[None]))
-        errs += [rel_err(fwd["H_out"], out.detach().numpy()),
-                 rel_err(fwd["h_n"], h_n[0].detach().numpy()),
-                 rel_err(fwd["c_n"], c_n[0].detach().numpy())]
-        loss = sum((a * torch.from_numpy(seeds[k])).sum() for a, k in (
-            (out, "dH_out"), (h_n[0], "dh_n"), (c_n[0], "dc_n")))
-        loss.backward()
-        errs += [rel_err(grads[n], w.numpy()) for n, w in (
-            ("dX", X.grad), ("dW_ih", lstm.weight_ih_l0.grad),
-            ("dW_hh", lstm.weight_hh_l0.grad), ("db", lstm.bias_ih_l0.grad),
-            ("dW_hr", lstm.weight_hr_l0.grad))]
+        want_f, want_g = torch_projected_lstm(torch, case, seeds)
+        errs += [rel_err(fwd[k], v) for k, v in want_f.items()]
+        errs += [rel_err(grads[k], v) for k, v in want_g.items()]
     return max(errs)
 
 

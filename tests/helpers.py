@@ -334,6 +334,35 @@ def lstm_scalar_loss(case, seeds, be):
                  + np.sum(seeds["dc_n"] * fwd["c_n"]))
 
 
+def torch_projected_lstm(torch, case, seeds):
+    """PyTorch's ``nn.LSTM(proj_size=P)`` (float32) on a projection case:
+    its outputs and gradients by the names of :func:`lstm_forward` and
+    :func:`lstm_backward`, as NumPy arrays (``bias_hh`` 0, ``b`` as
+    ``bias_ih``)."""
+    D, H = case["X"].shape[2], case["W_hr"].shape[1]
+    lstm = torch.nn.LSTM(D, H, batch_first=True,
+                         proj_size=case["W_hr"].shape[0])
+    with torch.no_grad():
+        for name, key in (("weight_ih_l0", "W_ih"), ("weight_hh_l0", "W_hh"),
+                          ("bias_ih_l0", "b"), ("weight_hr_l0", "W_hr")):
+            getattr(lstm, name).copy_(torch.from_numpy(case[key]))
+        lstm.bias_hh_l0.zero_()
+    X = torch.from_numpy(case["X"]).requires_grad_()
+    h0 = torch.from_numpy(case["h0"])[None].requires_grad_()
+    c0 = torch.from_numpy(case["c0"])[None].requires_grad_()
+    out, (h_n, c_n) = lstm(X, (h0, c0))
+    loss = sum((a * torch.from_numpy(seeds[k])).sum() for a, k in (
+        (out, "dH_out"), (h_n[0], "dh_n"), (c_n[0], "dc_n")))
+    loss.backward()
+    fwd = {"H_out": out, "h_n": h_n[0], "c_n": c_n[0]}
+    grads = {"dX": X.grad, "dW_ih": lstm.weight_ih_l0.grad,
+             "dW_hh": lstm.weight_hh_l0.grad, "db": lstm.bias_ih_l0.grad,
+             "dW_hr": lstm.weight_hr_l0.grad, "dh0": h0.grad[0],
+             "dc0": c0.grad[0]}
+    return ({k: v.detach().numpy() for k, v in fwd.items()},
+            {k: v.numpy() for k, v in grads.items()})
+
+
 # ------------------------------------------------------------ finite differences
 
 def central_fd(f, arrays, eps=1e-6):

@@ -23,6 +23,7 @@ from helpers import (
     make_lstm_seeds,
     reference_lstm,
     tol_for,
+    torch_projected_lstm,
     variant_grad_names,
 )
 
@@ -155,27 +156,9 @@ def test_projection_matches_pytorch(shape, backend):
                                 "second oracle, where it is installed")
     B, T, D, H, _ = shape
     case, seeds = _case(8, (B, T, D, H, None), np.float32, "proj")
-    P = case["W_hr"].shape[0]
     fwd, grads = lstm_forward_backward(case, seeds, backend)
-    lstm = torch.nn.LSTM(D, H, batch_first=True, proj_size=P)
-    with torch.no_grad():
-        for name, key in (("weight_ih_l0", "W_ih"), ("weight_hh_l0", "W_hh"),
-                          ("bias_ih_l0", "b"), ("weight_hr_l0", "W_hr")):
-            getattr(lstm, name).copy_(torch.from_numpy(case[key]))
-        lstm.bias_hh_l0.zero_()
-    X = torch.from_numpy(case["X"]).requires_grad_()
-    h0 = torch.from_numpy(case["h0"])[None].requires_grad_()
-    c0 = torch.from_numpy(case["c0"])[None].requires_grad_()
-    out, (h_n, c_n) = lstm(X, (h0, c0))
-    for got, want in ((fwd["H_out"], out), (fwd["h_n"], h_n[0]),
-                      (fwd["c_n"], c_n[0])):
-        assert_close(got, want.detach().numpy(), 1e-5)
-    loss = sum((a * torch.from_numpy(seeds[k])).sum() for a, k in (
-        (out, "dH_out"), (h_n[0], "dh_n"), (c_n[0], "dc_n")))
-    loss.backward()
-    for name, want in (("dX", X.grad), ("dW_ih", lstm.weight_ih_l0.grad),
-                       ("dW_hh", lstm.weight_hh_l0.grad),
-                       ("db", lstm.bias_ih_l0.grad),
-                       ("dW_hr", lstm.weight_hr_l0.grad),
-                       ("dh0", h0.grad[0]), ("dc0", c0.grad[0])):
-        assert_close(grads[name], want.numpy(), 1e-5, name)
+    want_f, want_g = torch_projected_lstm(torch, case, seeds)
+    for name, want in want_f.items():
+        assert_close(fwd[name], want, 1e-5, name)
+    for name, want in want_g.items():
+        assert_close(grads[name], want, 1e-5, name)
