@@ -37,6 +37,10 @@ from __future__ import annotations
 import inspect
 from typing import Protocol, runtime_checkable
 
+#: the epsilon of the layer-normalised LSTM cell (:meth:`Backend.lstm_forward`'s
+#: ``ln``), as torch.nn.LayerNorm's default
+LAYER_NORM_EPS = 1e-5
+
 
 @runtime_checkable
 class Backend(Protocol):
@@ -201,10 +205,10 @@ class Backend(Protocol):
         g_c (H,), beta_c (H,))``, layer normalisation (Ba et al. 2016, as
         haste's LayerNormLSTM): the pre-activations are ``g_ih * LN(x_t
         W_ih^T) + g_hh * LN(h_{t-1} W_hh^T) + b`` and ``h_t = o * tanh(g_c *
-        LN(c_t) + beta_c)`` (``LN`` over each row, epsilon 1e-5; ``cells``
-        holds ``c_t`` itself). With either, ``aux`` is the cache of
-        :meth:`lstm_aux_width`; neither comes with ``peep``, coupled gates
-        or ``zone``."""
+        LN(c_t) + beta_c)`` (``LN`` over each row, epsilon
+        :data:`LAYER_NORM_EPS`; ``cells`` holds ``c_t`` itself). With
+        either, ``aux`` is the cache of :meth:`lstm_aux_width`; neither
+        comes with ``peep``, coupled gates or ``zone``."""
 
     def lstm_backward(self, X, W_ih, W_hh, c0, lengths, gates, cells, h_prev,
                       dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db, dh0, dc0,

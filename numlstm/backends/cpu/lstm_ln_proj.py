@@ -26,6 +26,7 @@ import numba
 import numpy as np
 from numba import prange
 
+from .._contract import LAYER_NORM_EPS
 from ._jit import cpu_kernel, cpu_parallel_kernel
 from ._nonliteral import runtime_false, runtime_true, runtime_zero
 from ._threads import num_threads
@@ -33,7 +34,7 @@ from .activations import layer_norm_grad, lstm_cell_grads, lstm_output_grads
 from .fastexp import tanh_fast
 from .lstm import gate_grad_scratch
 from .lstm_cell import gates_cell_row
-from .lstm_weight_grads import _column_sums
+from .lstm_weight_grads import column_sums
 from .rows import add_into, copy_row, mul_row, zero_row
 from .tile import (
     VECTOR_BYTES,
@@ -46,8 +47,8 @@ from .tile import (
     transpose_padded,
 )
 
-#: the layer normalisation's epsilon (torch.nn.LayerNorm's default)
-LN_EPS = 1e-5
+#: the layer normalisation's epsilon (the contract's)
+LN_EPS = LAYER_NORM_EPS
 
 
 @cpu_kernel
@@ -526,7 +527,7 @@ def _weight_grads(X, h_prev, G, aux, lay, has_ln, has_proj, dW_ih, dW_hh, db,
             tile_matmul(A2[:, dh:dh + P].T[:P], A2[:, m:], tR, k0, k1,
                         padded_width(H, it), N, runtime_false(k0))
         j0, j1 = chunk_rows(c, n_chunks, n4)
-        _column_sums(j0, j1, G, db)
+        column_sums(j0, j1, G, db)
     transpose_into(tX[:, :n4], dW_ih, runtime_zero(D))
     transpose_into(tH[:, :n4], dW_hh, runtime_zero(D))
     for p in range(dW_hr.shape[0]):

@@ -43,7 +43,7 @@ def partial_grads(s0, s1, X, h_prev, G, P, db_p):
     n_cols = db_p.shape[0]
     _weight_grads_rows(runtime_zero(K), K, X[s0:s1], h_prev[s0:s1], G_s, P,
                        n_cols)
-    _column_sums(runtime_zero(K), n_cols, G_s, db_p)
+    column_sums(runtime_zero(K), n_cols, G_s, db_p)
 
 
 @cpu_kernel
@@ -124,7 +124,7 @@ def _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT, n_gate_cols):
 
 
 @cpu_kernel
-def _column_sums(j0, j1, G, db):
+def column_sums(j0, j1, G, db):
     """``db[j] = sum over (s, t) of G[s, t, j]`` for ``j0 <= j < j1``."""
     for j in range(j0, j1):
         db[j] = 0.0
@@ -148,7 +148,7 @@ def weight_grads_split_k(X, h_prev, G, dW_ih, dW_hh, db):
         k0, k1 = chunk_rows(c, n_chunks, K)
         _weight_grads_rows(k0, k1, X, h_prev, G, dW_catT, n_cols)
         j0, j1 = chunk_rows(c, n_chunks, n_cols)
-        _column_sums(j0, j1, G, db)
+        column_sums(j0, j1, G, db)
     transpose_into(dW_catT[:D, :n_cols], dW_ih, runtime_zero(D))
     transpose_into(dW_catT[D:K, :n_cols], dW_hh, runtime_zero(D))
 

@@ -63,6 +63,7 @@ import math
 import numpy as np
 from numba import cuda
 
+from .._contract import LAYER_NORM_EPS
 from . import scalar
 from ._jit import cuda_kernel, device_function
 from .gemm import column_sums, gemm
@@ -70,7 +71,7 @@ from .plan import ROWS_PER_BLOCK
 from .recurrence import masked
 
 #: the layer normalisation's epsilon (torch.nn.LayerNorm's default)
-LN_EPS = 1e-5
+LN_EPS = LAYER_NORM_EPS
 #: at most this many lanes per batch row (a warp)
 MAX_LANES = 32
 #: partial sums per lane in shared memory (the forward's x, h and c
