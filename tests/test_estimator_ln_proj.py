@@ -168,8 +168,11 @@ def test_each_cell_learns(params):
 def test_a_projected_model_predicts_as_pytorch():
     """A fitted projected regressor's predictions are PyTorch's
     ``nn.LSTM(proj_size=2)`` and ``nn.Linear`` on its weights."""
-    torch = pytest.importorskip("torch", reason="PyTorch is the projection's "
-                                "second oracle, where it is installed")
+    torch = pytest.importorskip("torch", reason=(
+        "torch is no numlstm dependency and not in the test extras (a CPU "
+        "build is gigabytes); the projection is checked against the NumPy "
+        "reference and finite differences everywhere, and against PyTorch "
+        "where torch is installed"))
     from numlstm import VanillaLSTMRegressor
 
     X = np.random.default_rng(2).normal(size=(10, 6, 3))
